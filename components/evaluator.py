@@ -1,0 +1,83 @@
+"""Evaluator whose TFMA config is built at run time from the model's class names.
+
+The number and names of the classes are only known after Transform has built
+the label vocabulary, so the pipeline passes evaluation options (thresholds,
+slices) and this executor turns them into a TFMA EvalConfig before running
+the stock TFX Evaluator.
+"""
+
+import json
+import os
+from typing import Any
+
+from tfx.components.evaluator import component as tfx_evaluator
+from tfx.components.evaluator import executor as tfx_executor
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils, channel, standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ExecutionParameter
+from tfx.utils import path_utils, proto_utils
+
+from components import features
+from components.eval_config import build_eval_config
+
+OPTIONS_KEY = "evaluation_options"
+
+
+def read_class_names(model_uri: str) -> list[str]:
+    """Class names in score order, as the Trainer wrote them beside the model."""
+    path = os.path.join(path_utils.serving_model_path(model_uri), features.CLASS_NAMES_FILE)
+    with fileio.open(path) as f:
+        return json.load(f)
+
+
+class Executor(tfx_executor.Executor):
+    """Builds the EvalConfig for the model's classes, then evaluates as usual."""
+
+    def Do(self, input_dict, output_dict, exec_properties):  # noqa: N802
+        exec_properties = dict(exec_properties)
+        options = json.loads(exec_properties.pop(OPTIONS_KEY))
+        model_uri = artifact_utils.get_single_uri(input_dict[standard_component_specs.MODEL_KEY])
+        class_names = read_class_names(model_uri)
+        eval_config = build_eval_config(class_names, **options)
+        exec_properties[standard_component_specs.EVAL_CONFIG_KEY] = proto_utils.proto_to_json(
+            eval_config
+        )
+        super().Do(input_dict, output_dict, exec_properties)
+        evaluation_uri = artifact_utils.get_single_uri(
+            output_dict[standard_component_specs.EVALUATION_KEY]
+        )
+        with fileio.open(os.path.join(evaluation_uri, "class_names.json"), "w") as f:
+            f.write(json.dumps(class_names))
+
+
+class ClassAwareEvaluatorSpec(standard_component_specs.EvaluatorSpec):
+    PARAMETERS = {
+        **standard_component_specs.EvaluatorSpec.PARAMETERS,
+        OPTIONS_KEY: ExecutionParameter(type=str),
+    }
+
+
+class ClassAwareEvaluator(tfx_evaluator.Evaluator):
+    """The TFX Evaluator with per-class metrics over the model's own classes."""
+
+    SPEC_CLASS = ClassAwareEvaluatorSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
+
+    def __init__(
+        self,
+        examples: channel.BaseChannel,
+        model: channel.BaseChannel,
+        options: dict[str, Any],
+        baseline_model: channel.BaseChannel | None = None,
+    ):
+        """Args: options are the keyword arguments of build_eval_config but class_names."""
+        spec = ClassAwareEvaluatorSpec(
+            examples=examples,
+            model=model,
+            baseline_model=baseline_model,
+            evaluation_options=json.dumps(options, sort_keys=True),
+            evaluation=channel.Channel(type=standard_artifacts.ModelEvaluation),
+            blessing=channel.Channel(type=standard_artifacts.ModelBlessing),
+        )
+        base_beam_component.BaseBeamComponent.__init__(self, spec=spec)

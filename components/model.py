@@ -1,0 +1,47 @@
+"""Builds the Keras 3 MLP from the transformed feature spec and hyperparameters."""
+
+import math
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+
+def build_model(
+    feature_spec: dict[str, Any],
+    vocabulary_sizes: dict[str, int],
+    num_classes: int,
+    hparams: dict[str, Any],
+) -> keras.Model:
+    """Returns an uncompiled MLP that maps transformed features to class logits.
+
+    Args:
+      feature_spec: transformed feature spec without the label; float features
+        are numeric, int features are vocabulary indices.
+      vocabulary_sizes: number of distinct indices per categorical feature.
+      num_classes: K, the width of the output layer.
+      hparams: hidden_units, dropout and l2 (see TrainingConfig).
+    """
+    inputs, encoded = {}, []
+    for key in sorted(feature_spec):
+        if feature_spec[key].dtype == tf.float32:
+            inputs[key] = keras.Input(shape=(1,), name=key, dtype="float32")
+            encoded.append(inputs[key])
+        else:
+            inputs[key] = keras.Input(shape=(1,), name=key, dtype="int64")
+            size = vocabulary_sizes[key]
+            embedded = keras.layers.Embedding(size, _embedding_dim(size), name=f"embed_{key}")
+            encoded.append(keras.layers.Flatten()(embedded(inputs[key])))
+    x = keras.layers.Concatenate()(encoded) if len(encoded) > 1 else encoded[0]
+    regularizer = keras.regularizers.L2(hparams["l2"]) if hparams["l2"] else None
+    for units in hparams["hidden_units"]:
+        x = keras.layers.Dense(units, activation="relu", kernel_regularizer=regularizer)(x)
+        if hparams["dropout"]:
+            x = keras.layers.Dropout(hparams["dropout"])(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs=inputs, outputs=logits)
+
+
+def _embedding_dim(vocabulary_size: int) -> int:
+    """A common rule of thumb: grows slowly with the vocabulary, at most 16."""
+    return max(2, min(16, round(1.6 * math.pow(vocabulary_size, 0.56))))

@@ -1,0 +1,77 @@
+"""Transform's preprocessing_fn: schema-driven features and the label vocabulary.
+
+Numeric columns are imputed with their train mean and z-scored; string columns
+and the int columns named in `categorical_columns` go through a vocabulary;
+the label becomes an index in the `label` vocabulary, which ships with the
+model so the serving signature can return class names.
+"""
+
+from typing import Any
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from components import features
+
+MISSING_CATEGORY = "__missing__"
+
+
+def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> dict[str, Any]:
+    """Transforms raw features; `custom_config` holds label and column choices.
+
+    Args:
+      inputs: raw feature tensors keyed by CSV column name.
+      custom_config: {'label': str, 'exclude_columns': [...], 'categorical_columns': [...]}.
+    """
+    label = custom_config["label"]
+    skipped = set(custom_config.get("exclude_columns", [])) | {label}
+    categorical = set(custom_config.get("categorical_columns", []))
+    columns = sorted(name for name in inputs if name not in skipped)
+    outputs = {}
+    for column, key in features.feature_keys(columns).items():
+        tensor = inputs[column]
+        if tensor.dtype == tf.string or column in categorical:
+            outputs[key] = tft.compute_and_apply_vocabulary(
+                _to_dense_string(tensor), num_oov_buckets=1, vocab_filename=key
+            )
+        else:
+            outputs[key] = _impute_and_scale(tensor)
+    outputs[features.LABEL_KEY] = tft.compute_and_apply_vocabulary(
+        _to_dense_string(inputs[label]),
+        vocab_filename=features.LABEL_VOCABULARY,
+        num_oov_buckets=0,
+        default_value=-1,
+    )
+    return outputs
+
+
+def _to_dense(tensor: Any, default: Any) -> tf.Tensor:
+    """Returns a [batch, 1] dense tensor, filling missing values with `default`."""
+    if isinstance(tensor, tf.SparseTensor):
+        batch_size = tensor.dense_shape[0]
+        tensor = tf.sparse.to_dense(
+            tf.SparseTensor(tensor.indices, tensor.values, [batch_size, 1]), default_value=default
+        )
+    return tf.reshape(tensor, [-1, 1])
+
+
+def _map_values(tensor: Any, fn: Any) -> Any:
+    """Applies `fn` to the values of a dense or sparse tensor."""
+    if isinstance(tensor, tf.SparseTensor):
+        return tf.SparseTensor(tensor.indices, fn(tensor.values), tensor.dense_shape)
+    return fn(tensor)
+
+
+def _to_dense_string(tensor: Any) -> tf.Tensor:
+    """Categorical values as strings; int 3 -> '3', float 1.5 -> '1.5'."""
+    if tensor.dtype != tf.string:
+        tensor = _map_values(
+            tensor, lambda v: tf.strings.as_string(v, shortest=v.dtype.is_floating)
+        )
+    return _to_dense(tensor, MISSING_CATEGORY)
+
+
+def _impute_and_scale(tensor: Any) -> tf.Tensor:
+    """Imputes missing values with the train mean, then z-scores."""
+    tensor = _map_values(tensor, lambda v: tf.cast(v, tf.float32))
+    return tft.scale_to_z_score(_to_dense(tensor, tft.mean(tensor)))

@@ -1,0 +1,37 @@
+"""Exit codes and the errors that map to them, defined once for the CLI and the docs."""
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes of `pipeline_runner.py` (documented in the README)."""
+
+    SUCCESS = 0
+    INTERNAL_ERROR = 1
+    BAD_INPUT = 2
+    SCHEMA_GATE_FAILED = 3
+    METRIC_GATE_FAILED = 4
+
+
+class PipelineError(Exception):
+    """An error a user can act on: the message names the problem and the fix."""
+
+    exit_code = ExitCode.INTERNAL_ERROR
+
+
+class BadInputError(PipelineError):
+    """Bad data path, data file or configuration."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class SchemaGateError(PipelineError):
+    """The data failed the schema or class-skew gate; nothing was trained."""
+
+    exit_code = ExitCode.SCHEMA_GATE_FAILED
+
+
+class MetricGateError(PipelineError):
+    """The model failed the Evaluator's thresholds; nothing was pushed."""
+
+    exit_code = ExitCode.METRIC_GATE_FAILED

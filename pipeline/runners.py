@@ -1,0 +1,129 @@
+"""Runs the pipeline locally with LocalDagRunner on the Beam DirectRunner.
+
+The console shows one line per component with its duration; TensorFlow, Beam
+and Keras output (Python logging and anything written to stdout/stderr,
+including C++ logs) goes to a log file under OUTPUT/logs.
+"""
+
+import contextlib
+import datetime
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TextIO
+
+from absl import logging as absl_logging
+
+from pipeline.config import Config
+from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    from pipeline.results import RunOutcome
+
+
+class _ComponentProgress(logging.Handler):
+    """Turns LocalDagRunner's 'Component X is running/finished' logs into console lines."""
+
+    def __init__(self, console: TextIO):
+        super().__init__(logging.INFO)
+        self._console = console
+        self._started: dict[str, float] = {}
+        self._cached = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "Component %s is running.":
+            self._started[record.args[0]] = time.monotonic()
+            self._cached = False
+            self._console.write(f"  {record.args[0]:<22} ")
+        elif record.msg == "A cached execution %d is used.":
+            self._cached = True
+        elif record.msg == "Component %s is finished.":
+            elapsed = time.monotonic() - self._started.pop(record.args[0], time.monotonic())
+            note = "  (cached)" if self._cached else ""
+            self._console.write(f"{elapsed:6.1f} s{note}\n")
+
+
+@contextlib.contextmanager
+def _logs_to_file(log_path: str) -> Iterator[None]:
+    """Redirects logging and fds 1 and 2 to `log_path`; progress lines still reach the console."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_stdout, saved_stderr = os.dup(1), os.dup(2)
+    console = os.fdopen(os.dup(1), "w", buffering=1)
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    with open(log_path, "a", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        file_handler = logging.StreamHandler(log)
+        file_handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+        progress = _ComponentProgress(console)
+        root.handlers = [file_handler, progress]
+        root.setLevel(logging.INFO)
+        # TF's SavedModel writer resets absl's level to absl's verbosity flag,
+        # which defaults to WARNING and would hide the runner's progress logs.
+        saved_verbosity = absl_logging.get_verbosity()
+        absl_logging.set_verbosity(absl_logging.INFO)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            root.handlers, root.level = saved_handlers, saved_level
+            absl_logging.set_verbosity(saved_verbosity)
+            os.dup2(saved_stdout, 1)
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stdout)
+            os.close(saved_stderr)
+            console.close()
+
+
+def run_local(config: Config) -> "RunOutcome | None":
+    """Checks the input, runs the whole pipeline and returns the run's outcome.
+
+    Raises:
+      PipelineError: bad input, or a gate that stopped the run.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    root = os.path.abspath(config.pipeline.output)
+    log_path = os.path.join(root, "logs", datetime.datetime.now().strftime("run-%Y%m%d-%H%M%S.log"))
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    print(f"Running pipeline {config.pipeline.name!r} on {config.data.path}")
+    print(f"  output: {root}\n  log:    {log_path}", flush=True)
+    started = time.monotonic()
+    with _logs_to_file(log_path):
+        # Imported here so TensorFlow's import-time chatter goes to the log.
+        from tfx import v1 as tfx
+
+        from pipeline.inputs import check_data
+        from pipeline.pipeline import OutputPaths, create_pipeline
+        from pipeline.results import read_outcome
+
+        check_data(config)
+        paths = OutputPaths(root)
+        connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(paths.metadata)
+        pipeline = create_pipeline(config, paths, connection)
+        try:
+            tfx.orchestration.LocalDagRunner().run(pipeline)
+        except Exception as error:
+            logging.exception("The pipeline run failed.")
+            cause = _pipeline_error_in_chain(error)
+            if cause is not None:
+                raise cause from None
+            raise RuntimeError(f"{type(error).__name__}: {error}\nFull log: {log_path}") from None
+        outcome = read_outcome(paths.metadata)
+    print(f"Finished in {time.monotonic() - started:.0f} s")
+    return outcome
+
+
+def _pipeline_error_in_chain(error: BaseException | None) -> PipelineError | None:
+    """A gate error raised inside a component, however the runner wrapped it."""
+    while error is not None:
+        if isinstance(error, PipelineError):
+            return error
+        error = error.__cause__ or error.__context__
+    return None

@@ -1,0 +1,90 @@
+"""Command line for the imbalanced multiclass TFX pipeline.
+
+    python pipeline_runner.py run --data PATH --label NAME [--config FILE]
+        [--output DIR] [--set section.key=value ...]
+
+Only parses arguments, loads the config, dispatches and maps errors to the
+exit codes in pipeline.errors.ExitCode.
+"""
+
+import argparse
+import sys
+
+from pipeline.errors import ExitCode, MetricGateError, PipelineError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="TFX pipeline for imbalanced multiclass classification.",
+        epilog="Exit codes: " + ", ".join(f"{code.value} {code.name.lower()}" for code in ExitCode),
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the pipeline locally on Beam")
+    run.add_argument("--data", help="CSV file (plain or .gz) or folder of CSV files")
+    run.add_argument("--label", help="name of the label column")
+    run.add_argument("--config", help="YAML config file (see README for the keys)")
+    run.add_argument("--output", help="output directory (default: ./output)")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one config key, e.g. --set training.epochs=5 (repeatable)",
+    )
+    return parser
+
+
+PER_CLASS = ("precision", "recall", "f1")
+
+
+def _print_outcome(outcome) -> None:
+    print(f"\nEvaluated {outcome.example_count} eval examples:")
+    for name, value in outcome.metrics.items():
+        print(f"  {name:<18} {value:.4f}")
+    print(f"  {'class':<12} {'precision':>9} {'recall':>9} {'f1':>9}")
+    for name, values in outcome.class_metrics.items():
+        cells = "".join(f" {values.get(m, float('nan')):9.4f}" for m in PER_CLASS)
+        print(f"  {name:<12}{cells}")
+
+
+def _run(args: argparse.Namespace) -> ExitCode:
+    from pipeline.config import load_config
+    from pipeline.runners import run_local
+
+    config = load_config(
+        args.config,
+        args.set,
+        data__path=args.data,
+        data__label=args.label,
+        pipeline__output=args.output,
+    )
+    outcome = run_local(config)
+    if outcome is None:
+        raise PipelineError("the run finished without an evaluation; see the log file")
+    _print_outcome(outcome)
+    if not outcome.blessed:
+        raise MetricGateError(
+            "the model did not pass the metric gate and was not pushed:\n  - "
+            + "\n  - ".join(outcome.failed_checks or ["see the Evaluator output"])
+        )
+    print(f"\nModel blessed and pushed to {outcome.pushed_to}")
+    return ExitCode.SUCCESS
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(_run(args))
+    except PipelineError as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - last resort: one line, full trace in the log
+        print(f"\ninternal error: {error}", file=sys.stderr)
+        return int(ExitCode.INTERNAL_ERROR)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Installs the imbalanced-multiclass TFX pipeline and its pinned dependencies."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="imbalanced-tfx",
+    version="0.1.0",
+    description="TFX pipeline for imbalanced multiclass classification",
+    python_requires=">=3.10,<3.12",
+    packages=find_packages(include=["pipeline", "pipeline.*", "components", "components.*"]),
+    py_modules=["pipeline_runner"],
+    install_requires=[
+        "tfx[kfp]==1.21.0",
+        "tensorboard==2.21.0",  # Trainer and Tuner import it; TF 2.21 no longer pulls it
+        "pyyaml==6.0.3",
+        "matplotlib==3.11.2",
+    ],
+    extras_require={
+        "dev": [
+            "pytest==9.2.0",
+            "ruff==0.17.6",
+            "scikit-learn==1.5.2",
+            "palmerpenguins==0.1.6",
+        ],
+    },
+    entry_points={"console_scripts": ["imbalanced-tfx=pipeline_runner:main"]},
+)

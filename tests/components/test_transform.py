@@ -1,0 +1,71 @@
+"""preprocessing_fn on a tiny in-memory data set through real tf.Transform."""
+
+import functools
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+
+from components.transform import MISSING_CATEGORY, preprocessing_fn
+
+FEATURE_SPEC = {
+    "speed/kmh": tf.io.VarLenFeature(tf.float32),  # optional: may be missing
+    "color": tf.io.VarLenFeature(tf.string),
+    "code": tf.io.FixedLenFeature([1], tf.int64),  # int-coded category
+    "id": tf.io.FixedLenFeature([1], tf.int64),  # excluded
+    "target": tf.io.FixedLenFeature([1], tf.int64),
+}
+ROWS = [
+    {"speed/kmh": [1.0], "color": ["red"], "code": [3], "id": [10], "target": [2]},
+    {"speed/kmh": [], "color": [], "code": [3], "id": [11], "target": [2]},
+    {"speed/kmh": [3.0], "color": ["red"], "code": [5], "id": [12], "target": [7]},
+]
+CUSTOM_CONFIG = {"label": "target", "exclude_columns": ["id"], "categorical_columns": ["code"]}
+_COLLECTED: list[dict] = []
+
+
+def _collect(row: Any) -> None:
+    """Module-level, so Beam pickles it by reference and fills this module's list."""
+    _COLLECTED.append(row)
+
+
+@pytest.fixture(scope="module")
+def transformed(tmp_path_factory):
+    """Runs analyze-and-transform once; returns (rows, transform output dir)."""
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(FEATURE_SPEC))
+    output_dir = str(tmp_path_factory.mktemp("transform"))
+    with beam.Pipeline(runner="FnApiRunner") as pipeline:
+        with tft_beam.Context(temp_dir=str(tmp_path_factory.mktemp("tmp"))):
+            raw = pipeline | beam.Create(ROWS, reshuffle=False)
+            (rows, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
+                functools.partial(preprocessing_fn, custom_config=CUSTOM_CONFIG)
+            )
+            _ = rows | beam.Map(_collect)
+            _ = transform_fn | tft_beam.WriteTransformFn(output_dir)
+    return list(_COLLECTED), output_dir
+
+
+def test_outputs_use_safe_keys_and_skip_label_and_excluded_columns(transformed):
+    rows, _ = transformed
+    assert set(rows[0]) == {"speed_kmh_xf", "color_xf", "code_xf", "label_xf"}
+
+
+def test_numeric_missing_values_are_imputed_with_the_mean_then_z_scored(transformed):
+    rows, _ = transformed
+    speeds = np.array([float(np.ravel(row["speed_kmh_xf"])[0]) for row in rows])
+    # Values 1, (missing -> mean 2), 3 -> z-scores -1.22, 0, 1.22.
+    np.testing.assert_allclose(speeds, [-1.2247, 0.0, 1.2247], atol=1e-3)
+
+
+def test_label_and_categories_are_vocabulary_indices_by_frequency(transformed):
+    rows, output_dir = transformed
+    assert [int(np.ravel(row["label_xf"])[0]) for row in rows] == [0, 0, 1]
+    assert [int(np.ravel(row["code_xf"])[0]) for row in rows] == [0, 0, 1]
+    output = tft.TFTransformOutput(output_dir)
+    assert output.vocabulary_by_name("label") == [b"2", b"7"]
+    assert set(output.vocabulary_by_name("color_xf")) == {b"red", MISSING_CATEGORY.encode()}

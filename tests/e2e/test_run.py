@@ -1,0 +1,171 @@
+"""Whole-pipeline runs of the real CLI on small real samples."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from pipeline.errors import ExitCode
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e
+FAST = ["--set", "training.epochs=10"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO, "pipeline_runner.py"), "run", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
+    )
+
+
+def pushed_versions(output: str) -> list[str]:
+    return sorted(glob.glob(os.path.join(output, "serving", "*")))
+
+
+def eval_examples(output: str, label: str) -> tuple[list[bytes], list[str]]:
+    """Serialized eval-split examples without the label, and their labels as text."""
+    files = glob.glob(
+        os.path.join(output, "pipeline", "CsvExampleGen", "examples", "*", "Split-eval", "*")
+    )
+    examples, labels = [], []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+        example = tf.train.Example.FromString(record.numpy())
+        value = example.features.feature[label]
+        labels.append(
+            str(value.int64_list.value[0])
+            if value.int64_list.value
+            else value.bytes_list.value[0].decode()
+        )
+        del example.features.feature[label]
+        examples.append(example.SerializeToString())
+    return examples, labels
+
+
+def assert_serves_class_names(output: str, label: str, expected_classes: set[str]) -> None:
+    """The pushed model takes label-free tf.Examples and returns scores and class names."""
+    (version,) = pushed_versions(output)
+    model = tf.saved_model.load(version)
+    examples, labels = eval_examples(output, label)
+    result = model.signatures["serving_default"](examples=tf.constant(examples))
+    scores, classes = result["scores"].numpy(), result["classes"].numpy().astype(str)
+    k = len(expected_classes)
+    assert scores.shape == (len(examples), k) and scores.dtype == "float32"
+    assert classes.shape == (len(examples), k)
+    assert set(classes[0]) == expected_classes
+    assert (classes == classes[0]).all()
+    assert abs(scores.sum(axis=1) - 1).max() < 1e-4
+    predicted = classes[0][scores.argmax(axis=1)]
+    accuracy = (predicted == labels).mean()
+    assert accuracy > 1.5 / k, f"model no better than chance: {accuracy:.3f}"
+    with open(os.path.join(version, "assets.extra", "class_names.json")) as f:
+        assert json.load(f) == list(classes[0])
+
+
+def assert_metrics_written(output: str) -> None:
+    (evaluation,) = glob.glob(
+        os.path.join(output, "pipeline", "ClassAwareEvaluator", "evaluation", "*")
+    )
+    files = os.listdir(evaluation)
+    assert any(name.startswith("metrics") for name in files)
+    assert any(name.startswith("validations") for name in files)
+    assert any(name.startswith("plots") for name in files)
+
+
+def test_shuttle_int_labels_then_cache_then_metric_gate(shuttle_sample, tmp_path):
+    output = str(tmp_path / "out")
+    first = run_cli("--data", shuttle_sample, "--label", "target", "--output", output, *FAST)
+    assert first.returncode == ExitCode.SUCCESS, first.stderr + first.stdout
+    for component in ("CsvExampleGen", "Transform", "Trainer", "ClassAwareEvaluator", "Pusher"):
+        assert component in first.stdout
+    assert "macro_f1" in first.stdout and "Model blessed and pushed" in first.stdout
+    assert_serves_class_names(output, "target", {"1", "2", "3", "4", "5", "6", "7"})
+    assert_metrics_written(output)
+    assert os.path.exists(os.path.join(output, "metadata.sqlite"))
+    assert glob.glob(os.path.join(output, "logs", "*.log"))
+
+    # Same data, unreachable floor: everything up to the Trainer comes from the
+    # cache, the Evaluator refuses to bless, and nothing new is pushed.
+    gated = run_cli(
+        "--data",
+        shuttle_sample,
+        "--label",
+        "target",
+        "--output",
+        output,
+        *FAST,
+        "--set",
+        "evaluation.min_macro_f1=1.0",
+    )
+    assert gated.returncode == ExitCode.METRIC_GATE_FAILED, gated.stderr + gated.stdout
+    for component in ("CsvExampleGen", "StatisticsGen", "Transform", "Trainer"):
+        line = next(
+            line for line in gated.stdout.splitlines() if line.strip().startswith(component)
+        )
+        assert "(cached)" in line, line
+    assert "not pushed" in gated.stderr and "macro_f1" in gated.stderr and ">= 1" in gated.stderr
+    assert len(pushed_versions(output)) == 1
+
+
+def test_fars_column_names_with_slashes_and_dashes(fars_sample, tmp_path):
+    output = str(tmp_path / "out")
+    result = run_cli("--data", fars_sample, "--label", "target", "--output", output, *FAST)
+    assert result.returncode == ExitCode.SUCCESS, result.stderr + result.stdout
+    assert_serves_class_names(output, "target", {str(c) for c in range(8)})
+
+
+def test_penguins_string_label_string_features_missing_values(penguins_csv, tmp_path):
+    output = str(tmp_path / "out")
+    result = run_cli(
+        "--data",
+        penguins_csv,
+        "--label",
+        "species",
+        "--output",
+        output,
+        *FAST,
+        "--set",
+        "data.exclude_columns=[year]",
+    )
+    assert result.returncode == ExitCode.SUCCESS, result.stderr + result.stdout
+    assert_serves_class_names(output, "species", {"Adelie", "Chinstrap", "Gentoo"})
+
+
+def test_schema_gate_stops_the_run_before_training(shuttle_sample, tmp_path):
+    """A curated schema that requires a column the data lacks fails the schema gate."""
+    schema = tmp_path / "schema.pbtxt"
+    schema.write_text(
+        'feature { name: "A1" type: FLOAT presence { min_fraction: 1.0 } }\n'
+        'feature { name: "sensor_id" type: INT presence { min_fraction: 1.0 } }\n'
+    )
+    output = str(tmp_path / "out")
+    result = run_cli(
+        "--data",
+        shuttle_sample,
+        "--label",
+        "target",
+        "--output",
+        output,
+        *FAST,
+        "--set",
+        f"data.schema={schema}",
+    )
+    assert result.returncode == ExitCode.SCHEMA_GATE_FAILED, result.stderr + result.stdout
+    assert "sensor_id" in result.stderr and "does not match the schema" in result.stderr
+    assert "Trainer" not in result.stdout
+    assert pushed_versions(output) == []
+
+
+def test_wrong_label_is_bad_input_with_a_suggestion(shuttle_sample, tmp_path):
+    result = run_cli("--data", shuttle_sample, "--label", "Target", "--output", str(tmp_path))
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert "label column 'Target' is not in the data" in result.stderr
+    assert "Did you mean 'target'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,76 @@
+"""Config loading: defaults, YAML, --set overrides and every kind of bad value."""
+
+import pytest
+
+from pipeline.config import Config, load_config
+from pipeline.errors import BadInputError, ExitCode
+
+
+def test_defaults_need_only_data_and_label():
+    config = load_config(data__path="x.csv", data__label="y")
+    assert config.data.path == "x.csv"
+    assert config.data.label == "y"
+    assert config.training == Config().training
+    assert config.pipeline.enable_cache is True
+
+
+def test_yaml_then_set_then_flags_in_order_of_precedence(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "data:\n  label: from_yaml\n  exclude_columns: [id]\n"
+        "training:\n  epochs: 3\n  hidden_units: [8]\n  learning_rate: 1\n"
+    )
+    config = load_config(
+        str(path), ["training.epochs=7", "data.exclude_columns=[id, ts]"], data__label="flag"
+    )
+    assert config.data.label == "flag"
+    assert config.training.epochs == 7
+    assert config.training.hidden_units == [8]
+    assert config.training.learning_rate == 1.0 and isinstance(config.training.learning_rate, float)
+    assert config.data.exclude_columns == ["id", "ts"]
+
+
+def test_single_value_is_accepted_for_a_list():
+    assert load_config(None, ["data.exclude_columns=id"]).data.exclude_columns == ["id"]
+
+
+def test_unknown_key_suggests_the_close_match():
+    with pytest.raises(BadInputError, match=r"unknown config key 'training.epoch'.*'epochs'"):
+        load_config(None, ["training.epoch=3"])
+
+
+def test_unknown_section_is_named():
+    with pytest.raises(BadInputError, match=r"unknown config key 'trainig'.*'training'"):
+        load_config(None, ["trainig.epochs=3"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("training.epochs=many", r"'training.epochs' must be of type int, got 'many'"),
+        ("training.epochs=2.5", r"'training.epochs' must be of type int"),
+        ("pipeline.enable_cache=3", r"'pipeline.enable_cache' must be of type bool"),
+        ("training.hidden_units={a: 1}", r"'training.hidden_units' must be a list"),
+        ("evaluation.min_macro_f1=1.5", r"evaluation.min_macro_f1 must be in \[0, 1\]"),
+        ("training.dropout=1", r"training.dropout must be in \[0, 1\)"),
+        ("pipeline.direct_running_mode=fast", r"direct_running_mode must be one of"),
+        ("data.eval_percent=0", r"eval_percent must be between 1 and 99"),
+        ("training.epochs", r"not of the form section.key=value"),
+    ],
+)
+def test_bad_values_raise_bad_input(override, message):
+    with pytest.raises(BadInputError, match=message) as error:
+        load_config(None, [override])
+    assert error.value.exit_code == ExitCode.BAD_INPUT
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(BadInputError, match="does not exist"):
+        load_config(str(tmp_path / "nope.yaml"))
+
+
+def test_config_file_must_be_a_mapping(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(BadInputError, match="must hold a mapping"):
+        load_config(str(path))

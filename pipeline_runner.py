@@ -38,6 +38,10 @@ PER_CLASS = ("precision", "recall", "f1")
 
 
 def _print_outcome(outcome) -> None:
+    if outcome.skew_warnings:
+        print("\nClass-skew warnings:")
+        for warning in outcome.skew_warnings:
+            print(f"  {warning}")
     print(f"\nEvaluated {outcome.example_count} eval examples:")
     for name, value in outcome.metrics.items():
         print(f"  {name:<18} {value:.4f}")

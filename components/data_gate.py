@@ -1,9 +1,9 @@
-"""DataGate: stops the run before Transform when the data fails the schema gate.
+"""DataGate: stops the run before Transform when the data fails a data check.
 
-ExampleValidator records anomalies but never stops a pipeline; a model trained
-on data that broke the schema could still be pushed. This component reads the
-anomalies of every split and fails the run, naming each anomaly, so nothing
-downstream runs.
+ExampleValidator records anomalies but never stops a pipeline, so a model
+trained on data that broke the schema could still be pushed. This component
+reads the anomalies of every split and the class-skew flags whose action is
+`gate`, and fails the run naming each problem, so nothing downstream runs.
 """
 
 import os
@@ -14,6 +14,7 @@ from tfx.components.example_validator.executor import DEFAULT_FILE_NAME
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
+from components.class_skew import ClassSkewReport, read_report
 from pipeline.errors import SchemaGateError
 
 
@@ -30,16 +31,36 @@ def read_anomalies(anomalies: tfx.types.standard_artifacts.ExampleAnomalies) -> 
     return problems
 
 
+def gated_skew_flags(report: dict) -> list[str]:
+    """The class-skew findings configured to stop the run."""
+    return [
+        f"{flag['split']} split: {flag['message']} (class_skew.{flag['check']})"
+        for flag in report["flags"]
+        if flag["action"] == "gate"
+    ]
+
+
 @tfx.dsl.components.component
 def DataGate(  # noqa: N802 - TFX component names are classes
     anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+    class_skew: tfx.dsl.components.InputArtifact[ClassSkewReport],
 ) -> None:
-    """Fails when ExampleValidator found anomalies in any split."""
-    problems = read_anomalies(anomalies)
-    if problems:
-        raise SchemaGateError(
+    """Fails on schema anomalies in any split or on a gated class-skew flag."""
+    sections = []
+    anomaly_lines = read_anomalies(anomalies)
+    if anomaly_lines:
+        sections.append(
             "the data does not match the schema:\n  - "
-            + "\n  - ".join(problems)
-            + "\nFix the data, or update the curated schema (data.schema) "
+            + "\n  - ".join(anomaly_lines)
+            + "\n  Fix the data, or update the curated schema (data.schema) "
             "if the change is intended."
         )
+    skew_lines = gated_skew_flags(read_report(class_skew.uri))
+    if skew_lines:
+        sections.append(
+            "the class distribution failed a gate:\n  - "
+            + "\n  - ".join(skew_lines)
+            + "\n  Fix the data or the split, or set the check's action to warn."
+        )
+    if sections:
+        raise SchemaGateError("\n".join(sections))

@@ -13,6 +13,12 @@ LABEL_KEY = "label_xf"
 LABEL_VOCABULARY = "label"
 """Name of the Transform vocabulary file that maps class names to indices."""
 
+LABEL_COUNTS_VOCABULARY = "label_counts"
+"""Transform vocabulary of 'count class' lines over the train split: class weights."""
+
+TRAINING_SUMMARY_FILE = "assets.extra/training.json"
+"""Class counts, class weights, loss and hyperparameters the model was trained with."""
+
 CLASS_NAMES_FILE = "assets.extra/class_names.json"
 """Class names in score order, written beside every exported SavedModel."""
 

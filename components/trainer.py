@@ -1,6 +1,6 @@
 """Trainer module code: trains the MLP and exports a self-describing SavedModel.
 
-The export has two signatures:
+The export has three signatures:
 - serving_default: serialized tf.Examples (no label) -> `scores` [batch, K]
   softmax probabilities and `classes` [batch, K] class names in score order.
 - transform_features: serialized tf.Examples -> transformed features and the
@@ -11,62 +11,143 @@ The export has two signatures:
   averaging works (it cannot combine with TFMA's own `top_k`).
 """
 
+import dataclasses
 import json
 import logging
 import os
 from typing import Any
 
 import keras
+import keras_tuner
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from components import features
+from components.class_weights import class_priors, class_weights
+from components.losses import ImbalanceLoss
+from components.metrics import BalancedAccuracy, MacroF1
 from components.model import build_model
 
 EXAMPLES_SPEC = tf.TensorSpec([None], tf.string, name="examples")
+EARLY_STOPPING_METRIC = "val_macro_f1"
+
+
+@dataclasses.dataclass
+class TrainingData:
+    """What the transform graph says about the classes and features."""
+
+    class_names: list[str]  # in label-index order
+    class_counts: list[int]  # train examples per class, same order
+    feature_spec: dict[str, Any]  # transformed features, without the label
+    vocabulary_sizes: dict[str, int]  # categorical feature -> number of indices
+
+    @classmethod
+    def load(cls, transform_output: tft.TFTransformOutput) -> "TrainingData":
+        class_names = read_class_vocabulary(transform_output)
+        counts = {}
+        for line in transform_output.vocabulary_by_name(features.LABEL_COUNTS_VOCABULARY):
+            count, name = line.split(b" ", 1)
+            counts[name.decode()] = int(count)
+        feature_spec = transform_output.transformed_feature_spec()
+        feature_spec.pop(features.LABEL_KEY)
+        vocabulary_sizes = {
+            key: transform_output.vocabulary_size_by_name(key) + 1  # + the OOV bucket
+            for key, spec in feature_spec.items()
+            if spec.dtype != tf.float32
+        }
+        return cls(class_names, [counts[n] for n in class_names], feature_spec, vocabulary_sizes)
+
+    def weights(self, hparams: dict[str, Any]) -> np.ndarray:
+        return class_weights(
+            self.class_counts,
+            hparams["class_weights"],
+            beta=hparams["effective_number_beta"],
+            max_weight=hparams["max_class_weight"],
+        )
+
+
+def apply_tuned_values(hparams: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Training settings with a Tuner trial's values; depth and width become layers."""
+    tuned = {**hparams, **{k: v for k, v in values.items() if k not in ("depth", "width")}}
+    if "depth" in values and "width" in values:
+        tuned["hidden_units"] = [max(8, values["width"] // 2**i) for i in range(values["depth"])]
+    return tuned
+
+
+def build_and_compile(data: TrainingData, hparams: dict[str, Any]) -> keras.Model:
+    """The MLP compiled with the imbalance loss; used by the Trainer and every Tuner trial."""
+    model = build_model(data.feature_spec, data.vocabulary_sizes, len(data.class_names), hparams)
+    loss = ImbalanceLoss(
+        hparams["loss"],
+        data.weights(hparams),
+        priors=class_priors(data.class_counts),
+        focal_gamma=hparams["focal_gamma"],
+        logit_tau=hparams["logit_adjustment_tau"],
+    )
+    num_classes = len(data.class_names)
+    model.compile(
+        optimizer=keras.optimizers.Adam(hparams["learning_rate"]),
+        loss=loss,
+        metrics=[
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+            MacroF1(num_classes),
+            BalancedAccuracy(num_classes),
+        ],
+    )
+    return model
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point; settings arrive in `fn_args.custom_config`."""
     config = fn_args.custom_config
-    hparams = config["training"]
+    hparams = dict(config["training"])
+    if fn_args.hyperparameters:
+        tuned = keras_tuner.HyperParameters.from_config(fn_args.hyperparameters).values
+        hparams = apply_tuned_values(hparams, tuned)
+        logging.info("Using the Tuner's best hyperparameters: %s", tuned)
     keras.utils.set_random_seed(hparams["seed"])
     transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    class_names = read_class_vocabulary(transform_output)
-
-    feature_spec = transform_output.transformed_feature_spec()
-    feature_spec.pop(features.LABEL_KEY)
-    vocabulary_sizes = {
-        key: transform_output.vocabulary_size_by_name(key) + 1  # + the OOV bucket
-        for key, spec in feature_spec.items()
-        if spec.dtype != tf.float32
-    }
-    model = build_model(feature_spec, vocabulary_sizes, len(class_names), hparams)
-    model.compile(
-        optimizer=keras.optimizers.Adam(hparams["learning_rate"]),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
-    train = _dataset(fn_args.train_files, fn_args, transform_output, hparams, shuffle=True)
-    evaluation = _dataset(fn_args.eval_files, fn_args, transform_output, hparams, shuffle=False)
-    model.fit(
+    data = TrainingData.load(transform_output)
+    logging.info(
+        "Classes %s, train counts %s, %s weights %s, loss %s",
+        data.class_names, data.class_counts, hparams["class_weights"],
+        data.weights(hparams).round(3).tolist(), hparams["loss"],
+    )  # fmt: skip
+    model = build_and_compile(data, hparams)
+    train = dataset(fn_args.train_files, fn_args, transform_output, hparams, shuffle=True)
+    evaluation = dataset(fn_args.eval_files, fn_args, transform_output, hparams, shuffle=False)
+    history = model.fit(
         train,
         validation_data=evaluation,
         epochs=hparams["epochs"],
         verbose=2,
         callbacks=[
             keras.callbacks.EarlyStopping(
-                monitor="val_loss",
+                monitor=EARLY_STOPPING_METRIC,
+                mode="max",
                 patience=hparams["early_stopping_patience"],
                 restore_best_weights=True,
             ),
             keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
         ],
     )
+    scores = history.history[EARLY_STOPPING_METRIC]
+    summary = {
+        "class_names": data.class_names,
+        "class_counts": data.class_counts,
+        "class_weights": dict(zip(data.class_names, data.weights(hparams).tolist(), strict=True)),
+        "hyperparameters": hparams,
+        "tuned": bool(fn_args.hyperparameters),
+        "epochs_trained": len(scores),
+        "best_epoch": int(np.argmax(scores)) + 1,
+        "best_val_macro_f1": float(np.max(scores)),
+    }
     skipped = [config["label"], *config.get("exclude_columns", [])]
-    export_model(model, transform_output, skipped, class_names, fn_args.serving_model_dir)
+    export_model(model, transform_output, skipped, data, hparams, fn_args.serving_model_dir)
+    _write_json(fn_args.serving_model_dir, features.TRAINING_SUMMARY_FILE, summary)
 
 
 def read_class_vocabulary(transform_output: tft.TFTransformOutput) -> list[str]:
@@ -77,14 +158,15 @@ def read_class_vocabulary(transform_output: tft.TFTransformOutput) -> list[str]:
     ]
 
 
-def _dataset(
+def dataset(
     file_pattern: list[str],
     fn_args: tfx.components.FnArgs,
     transform_output: tft.TFTransformOutput,
     hparams: dict[str, Any],
     shuffle: bool,
+    max_examples: int = 0,
 ) -> tf.data.Dataset:
-    """One epoch of (features, label index) batches."""
+    """One epoch of (features, label index) batches; `max_examples` > 0 truncates it."""
     options = tfxio.TensorFlowDatasetOptions(
         batch_size=hparams["batch_size"],
         label_key=features.LABEL_KEY,
@@ -92,33 +174,43 @@ def _dataset(
         shuffle=shuffle,
         shuffle_seed=hparams["seed"],
     )
-    dataset = fn_args.data_accessor.tf_dataset_factory(
+    examples = fn_args.data_accessor.tf_dataset_factory(
         file_pattern, options, transform_output.transformed_metadata.schema
     )
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    if max_examples:
+        batches = -(-max_examples // hparams["batch_size"])
+        examples = examples.take(batches)
+    return examples.prefetch(tf.data.AUTOTUNE)
 
 
 def export_model(
     model: keras.Model,
     transform_output: tft.TFTransformOutput,
     skipped_columns: list[str],
-    class_names: list[str],
+    data: TrainingData,
+    hparams: dict[str, Any],
     export_dir: str,
 ) -> None:
-    """Saves the model with its serving and transform signatures and class names."""
+    """Saves the model with its serving, transform and evaluation signatures."""
     # Attributes make the saver track the Transform graph and its assets.
     model.tft_serving_layer = transform_output.transform_features_layer()
     model.tft_eval_layer = transform_output.transform_features_layer()
-    feature_keys = list(model.input.keys()) if isinstance(model.input, dict) else []
+    feature_keys = list(data.feature_spec)
     serving_spec = transform_output.raw_feature_spec()
     for column in skipped_columns:
         serving_spec.pop(column, None)
-    class_table = tf.constant(class_names)
+    class_table = tf.constant(data.class_names)
+    # Post-hoc logit adjustment (Menon et al. 2021): subtract tau * log(prior).
+    logit_shift = tf.constant(
+        hparams["posthoc_logit_adjustment_tau"] * np.log(class_priors(data.class_counts)),
+        tf.float32,
+    )
 
     def predict_scores(examples):
         raw = tf.io.parse_example(examples, serving_spec)
         transformed = model.tft_serving_layer(raw)
-        return tf.nn.softmax(model({key: transformed[key] for key in feature_keys}))
+        logits = model({key: transformed[key] for key in feature_keys})
+        return tf.nn.softmax(logits - logit_shift)
 
     @tf.function(input_signature=[EXAMPLES_SPEC])
     def serve(examples):
@@ -129,7 +221,7 @@ def export_model(
     @tf.function(input_signature=[EXAMPLES_SPEC])
     def argmax_one_hot(examples):
         scores = predict_scores(examples)
-        return {"predictions": tf.one_hot(tf.argmax(scores, axis=1), depth=len(class_names))}
+        return {"predictions": tf.one_hot(tf.argmax(scores, axis=1), depth=len(data.class_names))}
 
     @tf.function(input_signature=[EXAMPLES_SPEC])
     def transform_features(examples):
@@ -145,8 +237,12 @@ def export_model(
             "argmax_one_hot": argmax_one_hot,
         },
     )
-    class_names_path = os.path.join(export_dir, features.CLASS_NAMES_FILE)
-    tf.io.gfile.makedirs(os.path.dirname(class_names_path))
-    with tf.io.gfile.GFile(class_names_path, "w") as f:
-        json.dump(class_names, f)
-    logging.info("Exported model with classes %s to %s", class_names, export_dir)
+    _write_json(export_dir, features.CLASS_NAMES_FILE, data.class_names)
+    logging.info("Exported model with classes %s to %s", data.class_names, export_dir)
+
+
+def _write_json(export_dir: str, relative_path: str, value: Any) -> None:
+    path = os.path.join(export_dir, relative_path)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as f:
+        json.dump(value, f, indent=2)

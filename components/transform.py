@@ -3,7 +3,10 @@
 Numeric columns are imputed with their train mean and z-scored; string columns
 and the int columns named in `categorical_columns` go through a vocabulary;
 the label becomes an index in the `label` vocabulary, which ships with the
-model so the serving signature can return class names.
+model so the serving signature can return class names. A second vocabulary
+stores the train count of every class, from which the Trainer derives class
+weights: the counts travel inside the transform graph, the TFX way, with no
+extra plumbing.
 """
 
 from typing import Any
@@ -36,8 +39,13 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
             )
         else:
             outputs[key] = _impute_and_scale(tensor)
+    label_names = _to_dense_string(inputs[label])
+    # Train-split class counts, for data-derived class weights in the Trainer.
+    tft.vocabulary(
+        label_names, vocab_filename=features.LABEL_COUNTS_VOCABULARY, store_frequency=True
+    )
     outputs[features.LABEL_KEY] = tft.compute_and_apply_vocabulary(
-        _to_dense_string(inputs[label]),
+        label_names,
         vocab_filename=features.LABEL_VOCABULARY,
         num_oov_buckets=0,
         default_value=-1,

@@ -17,6 +17,11 @@ import yaml
 from pipeline.errors import BadInputError
 
 DIRECT_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
+CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "effective_number")
+LOSSES = ("cross_entropy", "focal", "logit_adjusted")
+CHECK_ACTIONS = ("warn", "gate", "off")
+TUNER_ALGORITHMS = ("random", "bayesian", "hyperband")
+TUNER_OBJECTIVES = ("val_macro_f1", "val_balanced_accuracy")
 
 
 @dataclasses.dataclass
@@ -52,8 +57,62 @@ class TrainingConfig:
     dropout: float = 0.1
     l2: float = 0.0
     learning_rate: float = 0.003
-    early_stopping_patience: int = 4
+    early_stopping_patience: int = 4  # epochs without a better val macro-F1
     seed: int = 42
+    class_weights: str = "balanced"  # none | balanced | effective_number
+    effective_number_beta: float = 0.999
+    max_class_weight: float = 100.0  # clip for the rarest classes
+    loss: str = "cross_entropy"  # cross_entropy | focal | logit_adjusted
+    focal_gamma: float = 2.0
+    logit_adjustment_tau: float = 1.0  # for loss: logit_adjusted
+    posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
+
+
+@dataclasses.dataclass
+class SearchSpaceConfig:
+    """Choices the Tuner samples from."""
+
+    depth: list[int] = dataclasses.field(default_factory=lambda: [1, 2, 3])
+    width: list[int] = dataclasses.field(default_factory=lambda: [32, 64, 128])
+    dropout: list[float] = dataclasses.field(default_factory=lambda: [0.0, 0.1, 0.3])
+    l2: list[float] = dataclasses.field(default_factory=lambda: [0.0, 1e-5, 1e-4])
+    learning_rate: list[float] = dataclasses.field(default_factory=lambda: [1e-3, 3e-3, 1e-2])
+    loss: list[str] = dataclasses.field(default_factory=lambda: list(LOSSES))
+    focal_gamma: list[float] = dataclasses.field(default_factory=lambda: [1.0, 2.0])
+    logit_adjustment_tau: list[float] = dataclasses.field(default_factory=lambda: [0.5, 1.0, 1.5])
+
+
+@dataclasses.dataclass
+class TuningConfig:
+    """KerasTuner inside the TFX Tuner component."""
+
+    enabled: bool = False
+    algorithm: str = "random"  # random | bayesian | hyperband
+    objective: str = "val_macro_f1"  # val_macro_f1 | val_balanced_accuracy
+    max_trials: int = 6
+    epochs_per_trial: int = 8
+    max_train_examples: int = 20000  # subsample per trial; 0 uses all
+    search_space: SearchSpaceConfig = dataclasses.field(default_factory=SearchSpaceConfig)
+
+
+@dataclasses.dataclass
+class Check:
+    """One class-skew check: a threshold and what to do when it is crossed."""
+
+    threshold: float = 0.0
+    action: str = "warn"  # warn: report it | gate: stop before training | off
+
+
+@dataclasses.dataclass
+class ClassSkewConfig:
+    """Class-skew checks on StatisticsGen's label counts, per split."""
+
+    max_imbalance_ratio: Check = dataclasses.field(default_factory=lambda: Check(20.0, "warn"))
+    min_class_count: Check = dataclasses.field(default_factory=lambda: Check(10, "warn"))
+    min_normalized_entropy: Check = dataclasses.field(default_factory=lambda: Check(0.5, "warn"))
+    max_label_divergence: Check = dataclasses.field(default_factory=lambda: Check(0.02, "warn"))
+    missing_class: Check = dataclasses.field(default_factory=lambda: Check(0, "gate"))
+    missing_label: Check = dataclasses.field(default_factory=lambda: Check(0, "gate"))
 
 
 @dataclasses.dataclass
@@ -70,7 +129,9 @@ class Config:
 
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     pipeline: PipelineConfig = dataclasses.field(default_factory=PipelineConfig)
+    class_skew: ClassSkewConfig = dataclasses.field(default_factory=ClassSkewConfig)
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    tuning: TuningConfig = dataclasses.field(default_factory=TuningConfig)
     evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,15 +163,22 @@ def load_config(
                 f"--set {override!r} is not of the form section.key=value, "
                 "e.g. --set training.epochs=5"
             )
-        section, key = dotted.strip().split(".", 1)
-        raw.setdefault(section, {})[key] = _parse_value(value)
+        _set_nested(raw, dotted.strip().split("."), _parse_value(value))
     for name, value in flags.items():
         if value is not None:
-            section, key = name.split("__", 1)
-            raw.setdefault(section, {})[key] = value
-    config = _build(Config, raw, "")
+            _set_nested(raw, name.split("__"), value)
+    config = _build(Config(), raw, "")
     _check_values(config)
     return config
+
+
+def _set_nested(raw: dict[str, Any], keys: list[str], value: Any) -> None:
+    for key in keys[:-1]:
+        child = raw.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise BadInputError(f"config key {'.'.join(keys)!r} conflicts with {key}: {child!r}")
+        raw = child
+    raw[keys[-1]] = value
 
 
 def _read_yaml(path: str) -> dict[str, Any]:
@@ -133,13 +201,17 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _build(cls: type, raw: Any, where: str) -> Any:
-    """Creates dataclass `cls` from a mapping, checking every key and type."""
+def _build(default: Any, raw: Any, where: str) -> Any:
+    """Returns dataclass `default` updated from a mapping, checking every key and type.
+
+    Nested sections start from their own defaults, so setting one key of a
+    section keeps the defaults of its other keys.
+    """
     label = where or "the config"
     if not isinstance(raw, dict):
         raise BadInputError(f"{label} must be a mapping, got {raw!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
+    fields = [f.name for f in dataclasses.fields(default)]
+    hints = typing.get_type_hints(type(default))
     values = {}
     for key, value in raw.items():
         dotted = f"{where}.{key}" if where else str(key)
@@ -149,12 +221,12 @@ def _build(cls: type, raw: Any, where: str) -> Any:
             raise BadInputError(
                 f"unknown config key {dotted!r}{hint} Valid keys in {label}: {', '.join(fields)}"
             )
-        hint_type = hints[key]
-        if dataclasses.is_dataclass(hint_type):
-            values[key] = _build(hint_type, value, dotted)
+        current = getattr(default, key)
+        if dataclasses.is_dataclass(current):
+            values[key] = _build(current, value, dotted)
         else:
-            values[key] = _coerce(value, hint_type, dotted)
-    return cls(**values)
+            values[key] = _coerce(value, hints[key], dotted)
+    return dataclasses.replace(default, **values)
 
 
 def _coerce(value: Any, hint: Any, key: str) -> Any:
@@ -181,6 +253,15 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     return value
 
 
+def _choice_problems(*checks: tuple[str, list[str], tuple[str, ...]]) -> list[str]:
+    return [
+        f"{key} must be one of {', '.join(allowed)}, got {value!r}"
+        for key, values, allowed in checks
+        for value in values
+        if value not in allowed
+    ]
+
+
 def _check_values(config: Config) -> None:
     """Checks the ranges that types alone cannot express."""
     problems = []
@@ -204,5 +285,32 @@ def _check_values(config: Config) -> None:
         problems.append("training.l2 must be >= 0 and training.learning_rate > 0")
     if not 0 <= config.evaluation.min_macro_f1 <= 1:
         problems.append("evaluation.min_macro_f1 must be in [0, 1]")
+    problems += _choice_problems(
+        ("training.class_weights", [training.class_weights], CLASS_WEIGHT_STRATEGIES),
+        ("training.loss", [training.loss], LOSSES),
+        ("tuning.algorithm", [config.tuning.algorithm], TUNER_ALGORITHMS),
+        ("tuning.objective", [config.tuning.objective], TUNER_OBJECTIVES),
+        ("tuning.search_space.loss", config.tuning.search_space.loss, LOSSES),
+        *(
+            (f"class_skew.{name}.action", [check.action], CHECK_ACTIONS)
+            for name, check in vars(config.class_skew).items()
+        ),
+    )
+    if not 0 <= training.effective_number_beta < 1:
+        problems.append("training.effective_number_beta must be in [0, 1)")
+    if training.max_class_weight < 1:
+        problems.append("training.max_class_weight must be >= 1")
+    if training.focal_gamma < 0 or training.logit_adjustment_tau < 0:
+        problems.append("training.focal_gamma and training.logit_adjustment_tau must be >= 0")
+    if training.posthoc_logit_adjustment_tau < 0:
+        problems.append("training.posthoc_logit_adjustment_tau must be >= 0")
+    tuning = config.tuning
+    if tuning.max_trials < 1 or tuning.epochs_per_trial < 1 or tuning.max_train_examples < 0:
+        problems.append(
+            "tuning.max_trials and epochs_per_trial must be >= 1, max_train_examples >= 0"
+        )
+    for name, choices in vars(tuning.search_space).items():
+        if not choices:
+            problems.append(f"tuning.search_space.{name} must list at least one value")
     if problems:
         raise BadInputError("invalid config: " + "; ".join(problems))

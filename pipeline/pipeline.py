@@ -1,16 +1,25 @@
 """The one pipeline definition, shared by every runner."""
 
 import dataclasses
+import json
 import os
 
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
+from tfx.utils import io_utils
 
+from components.class_skew import ClassSkew, statistics_schema
 from components.csv_example_gen import CsvExampleGen
 from components.data_gate import DataGate
 from components.evaluator import ClassAwareEvaluator
 from pipeline.config import Config
 from pipeline.inputs import input_location
+
+
+def read_schema(path: str) -> schema_pb2.Schema:
+    return io_utils.parse_pbtxt_file(os.path.abspath(path), schema_pb2.Schema())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,13 +58,21 @@ def beam_pipeline_args(config: Config) -> list[str]:
     ]
 
 
-def module_config(config: Config) -> dict:
-    """What Transform and Trainer module code needs, passed as custom_config."""
+def transform_config(config: Config) -> dict:
+    """Transform's custom_config: only what it uses, so training changes keep its cache."""
     return {
         "label": config.data.label,
         "exclude_columns": config.data.exclude_columns,
         "categorical_columns": config.data.categorical_columns,
+    }
+
+
+def training_config(config: Config) -> dict:
+    """Trainer's and Tuner's custom_config."""
+    return {
+        **transform_config(config),
         "training": dataclasses.asdict(config.training),
+        "tuning": dataclasses.asdict(config.tuning),
     }
 
 
@@ -64,8 +81,14 @@ def create_pipeline(
     paths: OutputPaths,
     metadata_connection_config=None,
 ) -> tfx.dsl.Pipeline:
-    """Builds the DAG: ExampleGen -> ... -> Evaluator -> Pusher (blessed models only)."""
+    """Builds the DAG: ExampleGen -> ... -> Evaluator -> Pusher (blessed models only).
+
+    StatisticsGen computes with the curated schema (or an empty one) in which
+    the label is marked categorical, so ClassSkew reads exact class counts. The
+    curated schema file is read here, when the pipeline is built.
+    """
     input_base, pattern = input_location(config.data.path)
+    curated = read_schema(config.data.schema) if config.data.schema else None
     eval_buckets = config.data.eval_percent
     example_gen = CsvExampleGen(
         input_base=input_base,
@@ -83,35 +106,51 @@ def create_pipeline(
             )
         ),
     )
-    if config.data.schema:
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen.outputs["examples"],
+        stats_options=tfdv.StatsOptions(schema=statistics_schema(config.data.label, curated)),
+    )
+    if curated is not None:
         schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.abspath(config.data.schema))
-        # The curated schema marks an int label categorical: exact class counts.
-        statistics_gen = tfx.components.StatisticsGen(
-            examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"]
-        )
     else:
-        statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
         schema_gen = tfx.components.SchemaGen(
             statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
         )
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
-    data_gate = DataGate(anomalies=example_validator.outputs["anomalies"])
+    class_skew = ClassSkew(
+        statistics=statistics_gen.outputs["statistics"],
+        label=config.data.label,
+        checks_json=json.dumps(dataclasses.asdict(config.class_skew), sort_keys=True),
+    )
+    data_gate = DataGate(
+        anomalies=example_validator.outputs["anomalies"], class_skew=class_skew.outputs["report"]
+    )
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn="components.transform.preprocessing_fn",
-        custom_config=module_config(config),
+        custom_config=transform_config(config),
         disable_statistics=True,
     )
     transform.add_upstream_node(data_gate)
+    tuner = None
+    if config.tuning.enabled:
+        tuner = tfx.components.Tuner(
+            tuner_fn="components.tuner.tuner_fn",
+            examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            schema=schema_gen.outputs["schema"],
+            custom_config=training_config(config),
+        )
     trainer = tfx.components.Trainer(
         run_fn="components.trainer.run_fn",
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
-        custom_config=module_config(config),
+        hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
+        custom_config=training_config(config),
     )
     evaluator = ClassAwareEvaluator(
         examples=example_gen.outputs["examples"],
@@ -136,8 +175,10 @@ def create_pipeline(
             statistics_gen,
             schema_gen,
             example_validator,
+            class_skew,
             data_gate,
             transform,
+            *([tuner] if tuner else []),
             trainer,
             evaluator,
             pusher,

@@ -8,6 +8,8 @@ import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
 from tfx.orchestration import metadata
 
+from components.class_skew import read_report
+
 OVERALL_METRICS = ("accuracy", "balanced_accuracy", "macro_precision", "macro_f1")
 PER_CLASS_METRICS = ("precision", "recall", "f1")
 
@@ -22,11 +24,23 @@ class RunOutcome:
     metrics: dict[str, float]
     class_metrics: dict[str, dict[str, float]]  # class name -> metric -> value
     failed_checks: list[str]
+    skew_warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 def _latest_artifact(store: metadata_store.MetadataStore, type_name: str):
     artifacts = store.get_artifacts_by_type(type_name)
     return max(artifacts, key=lambda a: a.id) if artifacts else None
+
+
+def component_seconds(metadata_path: str) -> dict[str, float]:
+    """Wall seconds of each component's latest execution, from ML Metadata."""
+    store = metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+    seconds = {}
+    for execution in sorted(store.get_executions(), key=lambda e: e.id):
+        component = store.get_execution_types_by_id([execution.type_id])[0].name.split(".")[-1]
+        elapsed = execution.last_update_time_since_epoch - execution.create_time_since_epoch
+        seconds[component] = elapsed / 1000
+    return seconds
 
 
 def read_outcome(metadata_path: str) -> RunOutcome | None:
@@ -41,6 +55,13 @@ def read_outcome(metadata_path: str) -> RunOutcome | None:
     if pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
         pushed_to = pushed.custom_properties["pushed_destination"].string_value
     outcome = read_evaluation(evaluation.uri)
+    skew = _latest_artifact(store, "ClassSkewReport")
+    if skew is not None:
+        outcome.skew_warnings = [
+            f"{flag['split']}: {flag['message']} (class_skew.{flag['check']})"
+            for flag in read_report(skew.uri)["flags"]
+            if flag["action"] == "warn"
+        ]
     outcome.blessed = blessing.custom_properties["blessed"].int_value == 1
     outcome.pushed_to = pushed_to
     return outcome

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import tensorflow as tf
 
@@ -51,7 +52,7 @@ def eval_examples(output: str, label: str) -> tuple[list[bytes], list[str]]:
 
 def assert_serves_class_names(output: str, label: str, expected_classes: set[str]) -> None:
     """The pushed model takes label-free tf.Examples and returns scores and class names."""
-    (version,) = pushed_versions(output)
+    version = pushed_versions(output)[-1]
     model = tf.saved_model.load(version)
     examples, labels = eval_examples(output, label)
     result = model.signatures["serving_default"](examples=tf.constant(examples))
@@ -79,31 +80,66 @@ def assert_metrics_written(output: str) -> None:
     assert any(name.startswith("plots") for name in files)
 
 
-def test_shuttle_int_labels_then_cache_then_metric_gate(shuttle_sample, tmp_path):
-    output = str(tmp_path / "out")
-    first = run_cli("--data", shuttle_sample, "--label", "target", "--output", output, *FAST)
-    assert first.returncode == ExitCode.SUCCESS, first.stderr + first.stdout
-    for component in ("CsvExampleGen", "Transform", "Trainer", "ClassAwareEvaluator", "Pusher"):
-        assert component in first.stdout
-    assert "macro_f1" in first.stdout and "Model blessed and pushed" in first.stdout
+@pytest.fixture(scope="module")
+def shuttle_run(shuttle_sample, tmp_path_factory):
+    """One default run on the shuttle sample; later tests rerun on its output (cache)."""
+    output = str(tmp_path_factory.mktemp("shuttle") / "out")
+    result = run_cli("--data", shuttle_sample, "--label", "target", "--output", output, *FAST)
+    return output, result
+
+
+def rerun(shuttle_sample, output, *overrides):
+    args = [arg for override in overrides for arg in ("--set", override)]
+    return run_cli("--data", shuttle_sample, "--label", "target", "--output", output, *FAST, *args)
+
+
+def latest_artifact_dir(output: str, component: str, name: str) -> str:
+    return max(
+        glob.glob(os.path.join(output, "pipeline", component, name, "*")), key=os.path.getmtime
+    )
+
+
+def test_shuttle_int_labels_are_pushed_with_class_names(shuttle_run):
+    output, result = shuttle_run
+    assert result.returncode == ExitCode.SUCCESS, result.stderr + result.stdout
+    for component in ("CsvExampleGen", "ClassSkew", "Transform", "Trainer", "Pusher"):
+        assert component in result.stdout
+    assert "macro_f1" in result.stdout and "Model blessed and pushed" in result.stdout
+    assert "Class-skew warnings" in result.stdout and "max_imbalance_ratio" in result.stdout
     assert_serves_class_names(output, "target", {"1", "2", "3", "4", "5", "6", "7"})
     assert_metrics_written(output)
     assert os.path.exists(os.path.join(output, "metadata.sqlite"))
     assert glob.glob(os.path.join(output, "logs", "*.log"))
 
-    # Same data, unreachable floor: everything up to the Trainer comes from the
-    # cache, the Evaluator refuses to bless, and nothing new is pushed.
-    gated = run_cli(
-        "--data",
-        shuttle_sample,
-        "--label",
-        "target",
-        "--output",
-        output,
-        *FAST,
-        "--set",
-        "evaluation.min_macro_f1=1.0",
-    )
+
+def test_class_counts_and_weights_come_from_the_data(shuttle_run, shuttle_sample):
+    output, _ = shuttle_run
+    report_dir = latest_artifact_dir(output, "ClassSkew", "report")
+    with open(os.path.join(report_dir, "class_skew.json")) as f:
+        report = json.load(f)
+    totals = {
+        name: sum(split["counts"][name] for split in report["splits"].values())
+        for name in report["classes"]
+    }
+    expected = pd.read_csv(shuttle_sample)["target"].value_counts()
+    assert totals == {str(k): v for k, v in expected.items()}
+    assert os.path.exists(os.path.join(report_dir, "summary.txt"))
+
+    first_version = pushed_versions(output)[0]  # the default run's model
+    with open(os.path.join(first_version, "assets.extra", "training.json")) as f:
+        training = json.load(f)
+    train_counts = dict(zip(training["class_names"], training["class_counts"], strict=True))
+    assert train_counts == report["splits"]["train"]["counts"]  # Transform agrees with TFDV
+    weights = training["class_weights"]
+    n, k = sum(train_counts.values()), len(train_counts)
+    for name, count in train_counts.items():  # the default strategy is `balanced`
+        assert weights[name] == pytest.approx(min(n / (k * count), 100.0), rel=1e-6)
+
+
+def test_metric_gate_blocks_the_push_and_reuses_the_cache(shuttle_run, shuttle_sample):
+    output, _ = shuttle_run
+    before = pushed_versions(output)
+    gated = rerun(shuttle_sample, output, "evaluation.min_macro_f1=1.0")
     assert gated.returncode == ExitCode.METRIC_GATE_FAILED, gated.stderr + gated.stdout
     for component in ("CsvExampleGen", "StatisticsGen", "Transform", "Trainer"):
         line = next(
@@ -111,7 +147,38 @@ def test_shuttle_int_labels_then_cache_then_metric_gate(shuttle_sample, tmp_path
         )
         assert "(cached)" in line, line
     assert "not pushed" in gated.stderr and "macro_f1" in gated.stderr and ">= 1" in gated.stderr
-    assert len(pushed_versions(output)) == 1
+    assert pushed_versions(output) == before
+
+
+def test_class_skew_gate_stops_the_run_before_training(shuttle_run, shuttle_sample):
+    output, _ = shuttle_run
+    before = pushed_versions(output)
+    gated = rerun(shuttle_sample, output, "class_skew.max_imbalance_ratio.action=gate")
+    assert gated.returncode == ExitCode.SCHEMA_GATE_FAILED, gated.stderr + gated.stdout
+    assert "class distribution failed a gate" in gated.stderr
+    assert "class_skew.max_imbalance_ratio" in gated.stderr
+    assert "Trainer" not in gated.stdout
+    assert pushed_versions(output) == before
+
+
+def test_tuner_searches_and_the_trainer_uses_its_best_hyperparameters(shuttle_run, shuttle_sample):
+    output, _ = shuttle_run
+    tuned = rerun(
+        shuttle_sample, output, "tuning.enabled=true", "tuning.max_trials=2",
+        "tuning.epochs_per_trial=2", "tuning.search_space.loss=[focal, logit_adjusted]",
+    )  # fmt: skip
+    assert tuned.returncode == ExitCode.SUCCESS, tuned.stderr + tuned.stdout
+    assert "Tuner" in tuned.stdout
+    best_dir = latest_artifact_dir(output, "Tuner", "best_hyperparameters")
+    with open(os.path.join(best_dir, "best_hyperparameters.txt")) as f:
+        best = json.load(f)["values"]
+    assert best["loss"] in ("focal", "logit_adjusted")
+    newest = pushed_versions(output)[-1]
+    with open(os.path.join(newest, "assets.extra", "training.json")) as f:
+        training = json.load(f)
+    assert training["tuned"] is True
+    assert training["hyperparameters"]["loss"] == best["loss"]
+    assert training["hyperparameters"]["learning_rate"] == best["learning_rate"]
 
 
 def test_fars_column_names_with_slashes_and_dashes(fars_sample, tmp_path):

@@ -74,3 +74,43 @@ def test_config_file_must_be_a_mapping(tmp_path):
     path.write_text("- just\n- a list\n")
     with pytest.raises(BadInputError, match="must hold a mapping"):
         load_config(str(path))
+
+
+def test_nested_keys_keep_the_defaults_of_their_siblings(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("class_skew:\n  missing_class:\n    threshold: 3\n")
+    config = load_config(str(path), ["class_skew.max_imbalance_ratio.action=gate"])
+    assert config.class_skew.missing_class.threshold == 3.0
+    assert config.class_skew.missing_class.action == "gate"  # this check's own default
+    assert config.class_skew.max_imbalance_ratio.action == "gate"
+    assert config.class_skew.max_imbalance_ratio.threshold == 20.0
+
+
+def test_tuning_search_space_from_overrides():
+    config = load_config(None, ["tuning.enabled=true", "tuning.search_space.loss=[focal]"])
+    assert config.tuning.enabled is True
+    assert config.tuning.search_space.loss == ["focal"]
+    assert config.tuning.search_space.depth == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("training.class_weights=inverse", r"training.class_weights must be one of none, balanced"),
+        ("training.loss=hinge", r"training.loss must be one of"),
+        (
+            "class_skew.missing_class.action=panic",
+            r"class_skew.missing_class.action must be one of",
+        ),
+        ("tuning.search_space.loss=[focal, hinge]", r"search_space.loss must be one of.*'hinge'"),
+        ("tuning.search_space.width=[]", r"search_space.width must list at least one value"),
+        ("training.effective_number_beta=1", r"effective_number_beta must be in \[0, 1\)"),
+        (
+            "class_skew.missing_class.limit=1",
+            r"unknown config key 'class_skew.missing_class.limit'",
+        ),
+    ],
+)
+def test_bad_imbalance_settings(override, message):
+    with pytest.raises(BadInputError, match=message):
+        load_config(None, [override])

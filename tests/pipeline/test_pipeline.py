@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import tensorflow_data_validation as tfdv
 
 from pipeline.config import load_config
 from pipeline.pipeline import OutputPaths, create_pipeline
@@ -21,18 +22,24 @@ def _by_id(pipeline):
 
 
 def test_components_in_dependency_order(tmp_path):
-    ids = [component.id for component in _pipeline(tmp_path=tmp_path).components]
-    assert ids == [
+    components = _pipeline(tmp_path=tmp_path).components
+    ids = [component.id for component in components]
+    assert set(ids) == {
         "CsvExampleGen",
         "StatisticsGen",
         "SchemaGen",
         "ExampleValidator",
+        "ClassSkew",
         "DataGate",
         "Transform",
         "Trainer",
         "ClassAwareEvaluator",
         "Pusher",
-    ]
+    }
+    for position, component in enumerate(components):
+        assert all(ids.index(node.id) < position for node in component.upstream_nodes)
+    chain = ["DataGate", "Transform", "Trainer", "ClassAwareEvaluator", "Pusher"]
+    assert [ids.index(name) for name in chain] == sorted(ids.index(name) for name in chain)
 
 
 def test_curated_schema_replaces_schema_gen_and_feeds_statistics(tmp_path):
@@ -40,7 +47,40 @@ def test_curated_schema_replaces_schema_gen_and_feeds_statistics(tmp_path):
     components = _by_id(_pipeline(f"data.schema={schema}", tmp_path=tmp_path))
     assert "SchemaGen" not in components
     assert components["ImportSchemaGen"].exec_properties["schema_file"] == schema
-    assert "schema" in components["StatisticsGen"].inputs
+    options = tfdv.StatsOptions.from_json(
+        components["StatisticsGen"].exec_properties["stats_options_json"]
+    )
+    assert {f.name for f in options.schema.feature} == {f"A{i}" for i in range(1, 10)} | {"target"}
+
+
+def test_tuner_feeds_best_hyperparameters_to_the_trainer(tmp_path):
+    components = _by_id(_pipeline("tuning.enabled=true", tmp_path=tmp_path))
+    assert components["Tuner"].exec_properties["tuner_fn"] == "components.tuner.tuner_fn"
+    hyperparameters = components["Trainer"].inputs["hyperparameters"]
+    assert hyperparameters.producer_component_id == "Tuner"
+    assert "Tuner" not in _by_id(_pipeline(tmp_path=tmp_path))
+
+
+def test_statistics_see_the_label_as_categorical_without_a_curated_schema(tmp_path):
+    components = _by_id(_pipeline(tmp_path=tmp_path))
+    options = tfdv.StatsOptions.from_json(
+        components["StatisticsGen"].exec_properties["stats_options_json"]
+    )
+    (feature,) = options.schema.feature
+    assert feature.name == "target" and feature.int_domain.is_categorical
+
+
+def test_class_skew_checks_reach_the_component_and_feed_the_gate(tmp_path):
+    components = _by_id(_pipeline("class_skew.max_imbalance_ratio.action=gate", tmp_path=tmp_path))
+    checks = components["ClassSkew"].exec_properties["checks_json"]
+    assert '"max_imbalance_ratio": {"action": "gate"' in checks
+    assert components["DataGate"].inputs["class_skew"].producer_component_id == "ClassSkew"
+
+
+def test_transform_cache_survives_training_changes(tmp_path):
+    first = _by_id(_pipeline(tmp_path=tmp_path))["Transform"].exec_properties["custom_config"]
+    second = _by_id(_pipeline("training.loss=focal", "tuning.enabled=true", tmp_path=tmp_path))
+    assert second["Transform"].exec_properties["custom_config"] == first
 
 
 def test_transform_waits_for_the_data_gate_and_pusher_for_the_blessing(tmp_path):

@@ -1,0 +1,66 @@
+"""Tuner module code: a KerasTuner search inside the TFX Tuner component.
+
+Every trial builds its model through trainer.build_and_compile, so the class
+weights and the imbalance loss apply inside each trial (fit-time class weights
+are a known KerasTuner pitfall: they are silently dropped during search). The
+objective is a balanced metric on the eval split, never plain accuracy.
+"""
+
+import keras
+import keras_tuner
+import tensorflow_transform as tft
+from tfx import v1 as tfx
+
+from components.trainer import (
+    TrainingData,
+    apply_tuned_values,
+    build_and_compile,
+    dataset,
+)
+
+
+def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
+    """TFX Tuner entry point; the search space and budget come from `custom_config`."""
+    hparams = dict(fn_args.custom_config["training"])
+    tuning = fn_args.custom_config["tuning"]
+    transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+    data = TrainingData.load(transform_output)
+
+    def build(hp: keras_tuner.HyperParameters) -> keras.Model:
+        values = {
+            name: hp.Choice(name, choices) for name, choices in tuning["search_space"].items()
+        }
+        return build_and_compile(data, apply_tuned_values(hparams, values))
+
+    common = {
+        "hypermodel": build,
+        "objective": keras_tuner.Objective(tuning["objective"], direction="max"),
+        "directory": fn_args.working_dir,
+        "project_name": "search",
+        "seed": hparams["seed"],
+    }
+    if tuning["algorithm"] == "hyperband":
+        tuner = keras_tuner.Hyperband(max_epochs=tuning["epochs_per_trial"], **common)
+    elif tuning["algorithm"] == "bayesian":
+        tuner = keras_tuner.BayesianOptimization(max_trials=tuning["max_trials"], **common)
+    else:
+        tuner = keras_tuner.RandomSearch(max_trials=tuning["max_trials"], **common)
+
+    train = dataset(
+        fn_args.train_files, fn_args, transform_output, hparams, shuffle=True,
+        max_examples=tuning["max_train_examples"],
+    )  # fmt: skip
+    evaluation = dataset(fn_args.eval_files, fn_args, transform_output, hparams, shuffle=False)
+    stop_early = keras.callbacks.EarlyStopping(
+        monitor=tuning["objective"], mode="max", patience=hparams["early_stopping_patience"]
+    )
+    return tfx.components.TunerFnResult(
+        tuner=tuner,
+        fit_kwargs={
+            "x": train,
+            "validation_data": evaluation,
+            "epochs": tuning["epochs_per_trial"],
+            "callbacks": [stop_early],
+            "verbose": 2,
+        },
+    )

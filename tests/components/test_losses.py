@@ -1,0 +1,61 @@
+"""Imbalance losses and the macro-F1 metric against hand computations and scikit-learn."""
+
+import keras
+import numpy as np
+import pytest
+
+from components.losses import ImbalanceLoss
+
+LOGITS = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0], [1.0, 1.0, 1.0], [-2.0, 4.0, 0.0]], "float32")
+LABELS = np.array([0, 2, 1, 0])
+
+
+def _per_example(loss, labels=LABELS, logits=LOGITS):
+    return np.asarray(loss.call(labels, logits))
+
+
+def _cross_entropy(logits, labels):
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    return -log_probs[np.arange(len(labels)), labels]
+
+
+def test_unweighted_cross_entropy_is_keras_sparse_cross_entropy():
+    loss = ImbalanceLoss("cross_entropy", [1.0, 1.0, 1.0])
+    expected = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(LABELS, LOGITS)
+    assert float(loss(LABELS, LOGITS)) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_class_weights_scale_each_example_by_its_true_class():
+    weights = [2.0, 0.5, 10.0]
+    loss = _per_example(ImbalanceLoss("cross_entropy", weights))
+    expected = _cross_entropy(LOGITS, LABELS) * np.take(weights, LABELS)
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
+def test_focal_loss_down_weights_easy_examples():
+    ce = _cross_entropy(LOGITS, LABELS)
+    p_true = np.exp(-ce)
+    focal = _per_example(ImbalanceLoss("focal", [1.0, 2.0, 3.0], focal_gamma=2.0))
+    np.testing.assert_allclose(
+        focal, np.take([1.0, 2.0, 3.0], LABELS) * (1 - p_true) ** 2 * ce, rtol=1e-5
+    )
+    gamma_zero = _per_example(ImbalanceLoss("focal", [1.0, 1.0, 1.0], focal_gamma=0.0))
+    np.testing.assert_allclose(gamma_zero, ce, rtol=1e-5)
+
+
+def test_logit_adjustment_adds_tau_log_prior_to_the_logits():
+    priors = np.array([0.7, 0.2, 0.1])
+    adjusted = _per_example(
+        ImbalanceLoss("logit_adjusted", [1, 1, 1], priors=priors, logit_tau=1.5)
+    )
+    expected = _cross_entropy(LOGITS + 1.5 * np.log(priors).astype("float32"), LABELS)
+    np.testing.assert_allclose(adjusted, expected, rtol=1e-5)
+    uniform = _per_example(ImbalanceLoss("logit_adjusted", [1, 1, 1], priors=[1 / 3] * 3))
+    np.testing.assert_allclose(uniform, _cross_entropy(LOGITS, LABELS), rtol=1e-5)
+
+
+def test_unknown_loss_and_missing_priors_are_rejected():
+    with pytest.raises(ValueError, match="loss must be one of"):
+        ImbalanceLoss("hinge", [1.0])
+    with pytest.raises(ValueError, match="needs the class priors"):
+        ImbalanceLoss("logit_adjusted", [1.0])

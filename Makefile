@@ -6,7 +6,7 @@ SCHEMA ?= schema/shuttle.pbtxt
 OUTPUT ?= output
 ARGS ?=
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint bench-imbalance bench-direct-runner clean
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +21,13 @@ lint: setup
 
 test: setup lint
 	$(PYTHON) -m pytest
+
+# Long, real-data benchmarks; results go to BENCHMARKS.md by hand from their output.
+bench-imbalance: setup
+	$(PYTHON) bench/imbalance.py
+
+bench-direct-runner: setup
+	$(PYTHON) bench/direct_runner.py
 
 clean:
 	rm -rf $(OUTPUT)

@@ -2,6 +2,8 @@
 
     python pipeline_runner.py run --data PATH --label NAME [--config FILE]
         [--output DIR] [--set section.key=value ...]
+    python pipeline_runner.py gate [--output DIR]
+    python pipeline_runner.py report [--output DIR]
 
 Only parses arguments, loads the config, dispatches and maps errors to the
 exit codes in pipeline.errors.ExitCode.
@@ -31,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECTION.KEY=VALUE",
         help="override one config key, e.g. --set training.epochs=5 (repeatable)",
     )
+    gate = commands.add_parser(
+        "gate", help="check the latest run's schema and metric gates (for CI)"
+    )
+    gate.add_argument("--output", default="output", help="the run's output directory")
+    report = commands.add_parser("report", help="write an HTML report of the latest run")
+    report.add_argument("--output", default="output", help="the run's output directory")
     return parser
 
 
@@ -67,18 +75,55 @@ def _run(args: argparse.Namespace) -> ExitCode:
         raise PipelineError("the run finished without an evaluation; see the log file")
     _print_outcome(outcome)
     if not outcome.blessed:
+        failed = [
+            f"{f.check}{f' of class {f.cls}' if f.cls else ''} on {f.slice}: {f.value}, "
+            f"needs {f.bound}"
+            for f in outcome.failed_checks
+        ]
         raise MetricGateError(
             "the model did not pass the metric gate and was not pushed:\n  - "
-            + "\n  - ".join(outcome.failed_checks or ["see the Evaluator output"])
+            + "\n  - ".join(failed or ["see the Evaluator output"])
         )
     print(f"\nModel blessed and pushed to {outcome.pushed_to}")
     return ExitCode.SUCCESS
 
 
+def _gate(args: argparse.Namespace) -> ExitCode:
+    import os
+
+    from pipeline.gate import evaluate_gates, format_table, write_gate_files
+    from pipeline.pipeline import OutputPaths
+
+    paths = OutputPaths(os.path.abspath(args.output))
+    result = evaluate_gates(paths.metadata)
+    print(f"Gate: {result.verdict}")
+    if result.failures:
+        print(format_table(result))
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    junit, markdown = write_gate_files(result, os.path.join(paths.root, "gate"))
+    print(f"Wrote {junit} and {markdown}")
+    return result.exit_code
+
+
+def _report(args: argparse.Namespace) -> ExitCode:
+    import os
+
+    from pipeline.pipeline import OutputPaths
+    from pipeline.report import write_report
+
+    paths = OutputPaths(os.path.abspath(args.output))
+    print(f"Wrote {write_report(paths.metadata, os.path.join(paths.root, 'report'))}")
+    return ExitCode.SUCCESS
+
+
+COMMANDS = {"run": _run, "gate": _gate, "report": _report}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return int(_run(args))
+        return int(COMMANDS[args.command](args))
     except PipelineError as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return int(error.exit_code)

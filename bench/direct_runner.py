@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from pipeline.results import component_seconds
+from pipeline.results import LatestRun
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = {
@@ -39,12 +39,24 @@ def main() -> None:
         sets = [a for o in ["pipeline.enable_cache=false", *overrides] for a in ("--set", o)]
         started = time.monotonic()
         subprocess.run(
-            [sys.executable, os.path.join(REPO, "pipeline_runner.py"), "run", "--data", args.data,
-             "--label", args.label, "--output", output, *sets],
-            check=True, capture_output=True, cwd=REPO,
-        )  # fmt: skip
+            [
+                sys.executable,
+                os.path.join(REPO, "pipeline_runner.py"),
+                "run",
+                "--data",
+                args.data,
+                "--label",
+                args.label,
+                "--output",
+                output,
+                *sets,
+            ],
+            check=True,
+            capture_output=True,
+            cwd=REPO,
+        )
         total = time.monotonic() - started
-        seconds = component_seconds(os.path.join(output, "metadata.sqlite"))
+        seconds = LatestRun(os.path.join(output, "metadata.sqlite")).seconds()
         rows.append((mode, total, [seconds.get(c, float("nan")) for c in BEAM_COMPONENTS]))
     print("| mode | end to end s | " + " | ".join(f"{c} s" for c in BEAM_COMPONENTS) + " |")
     print("|---|---|" + "---|" * len(BEAM_COMPONENTS))

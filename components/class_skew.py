@@ -110,9 +110,16 @@ def analyze(
         action = checks[check]["action"]
         if action != "off":
             flags.append(
-                {"check": check, "action": action, "split": split, "class": cls,
-                 "value": value, "threshold": checks[check]["threshold"], "message": message}
-            )  # fmt: skip
+                {
+                    "check": check,
+                    "action": action,
+                    "split": split,
+                    "class": cls,
+                    "value": value,
+                    "threshold": checks[check]["threshold"],
+                    "message": message,
+                }
+            )
 
     splits = {}
     for split, split_counts in counts.items():
@@ -134,8 +141,12 @@ def analyze(
         if ratio > checks["max_imbalance_ratio"]["threshold"]:
             flag("max_imbalance_ratio", ratio, f"largest/smallest class = {ratio:.0f}", split)
         if normalized_entropy < checks["min_normalized_entropy"]["threshold"]:
-            flag("min_normalized_entropy", normalized_entropy,
-                 f"normalised label entropy {normalized_entropy:.2f}", split)  # fmt: skip
+            flag(
+                "min_normalized_entropy",
+                normalized_entropy,
+                f"normalised label entropy {normalized_entropy:.2f}",
+                split,
+            )
         for cls in classes:
             count = split_counts.get(cls, 0)
             if count == 0:
@@ -153,9 +164,12 @@ def analyze(
             "jensen_shannon": _jensen_shannon(train, evaluation),
         }
         if divergence["l_infinity"] > checks["max_label_divergence"]["threshold"]:
-            flag("max_label_divergence", divergence["l_infinity"],
-                 f"class shares differ by up to {divergence['l_infinity']:.3f} (L-infinity)",
-                 "train/eval")  # fmt: skip
+            flag(
+                "max_label_divergence",
+                divergence["l_infinity"],
+                f"class shares differ by up to {divergence['l_infinity']:.3f} (L-infinity)",
+                "train/eval",
+            )
     return {"classes": classes, "splits": splits, "divergence": divergence, "flags": flags}
 
 

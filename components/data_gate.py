@@ -18,17 +18,19 @@ from components.class_skew import ClassSkewReport, read_report
 from pipeline.errors import SchemaGateError
 
 
-def read_anomalies(anomalies: tfx.types.standard_artifacts.ExampleAnomalies) -> list[str]:
-    """Returns one readable line per anomaly, over all splits."""
-    problems = []
+def read_anomalies(
+    anomalies: tfx.types.standard_artifacts.ExampleAnomalies,
+) -> list[tuple[str, str, str]]:
+    """Returns (split, column or '', description) for every anomaly, over all splits."""
+    found = []
     for split in artifact_utils.decode_split_names(anomalies.split_names):
         path = os.path.join(anomalies.uri, f"Split-{split}", DEFAULT_FILE_NAME)
         report = anomalies_pb2.Anomalies.FromString(io_utils.read_bytes_file(path))
         for feature, info in sorted(report.anomaly_info.items()):
-            problems.append(f"{split} split, column {feature!r}: {info.description}")
+            found.append((split, feature, info.description))
         if report.HasField("dataset_anomaly_info"):
-            problems.append(f"{split} split: {report.dataset_anomaly_info.description}")
-    return problems
+            found.append((split, "", report.dataset_anomaly_info.description))
+    return found
 
 
 def gated_skew_flags(report: dict) -> list[str]:
@@ -47,7 +49,10 @@ def DataGate(  # noqa: N802 - TFX component names are classes
 ) -> None:
     """Fails on schema anomalies in any split or on a gated class-skew flag."""
     sections = []
-    anomaly_lines = read_anomalies(anomalies)
+    anomaly_lines = [
+        f"{split} split, column {column!r}: {text}" if column else f"{split} split: {text}"
+        for split, column, text in read_anomalies(anomalies)
+    ]
     if anomaly_lines:
         sections.append(
             "the data does not match the schema:\n  - "

@@ -3,61 +3,100 @@
 Every class-based metric is argmax-based: the Evaluator reads the model's
 `argmax_one_hot` signature, whose per-class values TFMA's 0.5 binarization turns
 into exactly "predicted class == c". On these, micro-averaged recall is
-accuracy and macro-averaged recall is balanced accuracy.
+accuracy and macro-averaged recall is balanced accuracy, and per-class
+precision / recall / F1 equal scikit-learn's classification_report.
 """
 
 import json
+from typing import Any
 
 from tensorflow_model_analysis.proto import config_pb2
 
 from components import features
 
 OVERALL = config_pb2.SlicingSpec()
+CANDIDATE, BASELINE = "candidate", "baseline"
+
+
+def parse_slice(text: str) -> tuple[str, str]:
+    """'island=Biscoe' -> ('island', 'Biscoe'); raises ValueError otherwise."""
+    feature, sep, value = text.partition("=")
+    if not sep or not feature or not value:
+        raise ValueError(f"slice {text!r} must look like feature=value, e.g. island=Biscoe")
+    return feature, value
+
+
+def _threshold(
+    lower_bound: float | None = None, max_drop: float | None = None
+) -> config_pb2.MetricThreshold:
+    threshold = config_pb2.MetricThreshold()
+    if lower_bound is not None:
+        threshold.value_threshold.lower_bound.value = lower_bound
+    if max_drop is not None:
+        threshold.change_threshold.direction = config_pb2.MetricDirection.HIGHER_IS_BETTER
+        threshold.change_threshold.absolute.value = -max_drop
+    return threshold
 
 
 def _metric(
-    class_name: str, name: str, lower_bound: float | None = None
+    class_name: str,
+    name: str,
+    bounds: list[tuple[config_pb2.SlicingSpec, config_pb2.MetricThreshold]] = (),
 ) -> config_pb2.MetricConfig:
-    """A TFMA metric renamed to `name`, with an optional floor on the overall slice."""
+    """A TFMA metric renamed to `name`, with thresholds on the given slices."""
     metric = config_pb2.MetricConfig(class_name=class_name, config=json.dumps({"name": name}))
-    if lower_bound is not None:
+    for slicing_spec, threshold in bounds:
         metric.per_slice_thresholds.append(
-            config_pb2.PerSliceMetricThreshold(
-                slicing_specs=[OVERALL],
-                threshold=config_pb2.MetricThreshold(
-                    value_threshold=config_pb2.GenericValueThreshold(
-                        lower_bound={"value": lower_bound}
-                    )
-                ),
-            )
+            config_pb2.PerSliceMetricThreshold(slicing_specs=[slicing_spec], threshold=threshold)
         )
     return metric
 
 
 def build_eval_config(
-    class_names: list[str], min_macro_f1: float, slices: list[str]
+    class_names: list[str], evaluation: dict[str, Any], has_baseline: bool = False
 ) -> config_pb2.EvalConfig:
     """Returns the EvalConfig for a model exported by components.trainer.
 
     Args:
       class_names: classes in score order (the label vocabulary).
-      min_macro_f1: lower bound on macro-F1 over the eval split; the blessing gate.
-      slices: raw feature columns to slice by, besides the overall slice.
+      evaluation: the `evaluation` config section (pipeline.config.EvaluationConfig):
+        slices, min_slice_size and the bounds that decide the blessing.
+      has_baseline: whether a previously blessed model is evaluated alongside.
+
+    Raises:
+      ValueError: a class in evaluation.class_recall is not one of class_names.
     """
+    class_recall = evaluation["class_recall"]
+    slice_floors = evaluation["slice_min_accuracy"]
+    unknown = sorted(set(class_recall) - set(class_names))
+    if unknown:
+        raise ValueError(
+            f"evaluation.class_recall names unknown classes {unknown}; "
+            f"the classes are {class_names}"
+        )
     class_ids = list(range(len(class_names)))
-    macro = config_pb2.AggregationOptions(
-        macro_average=True, class_weights={i: 1.0 for i in class_ids}
-    )
+    named_slices = [parse_slice(text) for text in slice_floors]
+    macro_f1_bounds = [(OVERALL, _threshold(evaluation["min_macro_f1"]))]
+    if has_baseline:
+        drop = evaluation["max_macro_f1_drop"]
+        macro_f1_bounds.append((OVERALL, _threshold(max_drop=drop)))
+    # Slice floors bound accuracy: TFMA's macro averages are NaN on a slice in
+    # which some class has neither examples nor predictions.
+    accuracy_bounds = [
+        (config_pb2.SlicingSpec(feature_values={feature: value}), _threshold(floor))
+        for (feature, value), floor in zip(named_slices, slice_floors.values(), strict=True)
+    ]
+    model_specs = [_model_spec(CANDIDATE)]
+    if has_baseline:
+        model_specs.append(_model_spec(BASELINE, is_baseline=True))
     return config_pb2.EvalConfig(
-        model_specs=[
-            config_pb2.ModelSpec(
-                signature_name="argmax_one_hot",
-                preprocessing_function_names=["transform_features"],
-                label_key=features.LABEL_KEY,
-                prediction_key="predictions",
-            )
+        model_specs=model_specs,
+        slicing_specs=[
+            OVERALL,
+            *(config_pb2.SlicingSpec(feature_keys=[s]) for s in evaluation["slices"]),
+            *(config_pb2.SlicingSpec(feature_values={f: v}) for f, v in named_slices),
         ],
-        slicing_specs=[OVERALL, *(config_pb2.SlicingSpec(feature_keys=[s]) for s in slices)],
+        options=config_pb2.Options(min_slice_size={"value": evaluation["min_slice_size"]}),
         metrics_specs=[
             config_pb2.MetricsSpec(
                 metrics=[
@@ -66,7 +105,7 @@ def build_eval_config(
                 ]
             ),
             config_pb2.MetricsSpec(
-                metrics=[_metric("Recall", "accuracy")],
+                metrics=[_metric("Recall", "accuracy", accuracy_bounds)],
                 aggregate=config_pb2.AggregationOptions(micro_average=True),
             ),
             # Aggregate only, so a threshold here bounds the macro average alone.
@@ -74,17 +113,41 @@ def build_eval_config(
                 metrics=[
                     _metric("Recall", "balanced_accuracy"),
                     _metric("Precision", "macro_precision"),
-                    _metric("F1Score", "macro_f1", lower_bound=min_macro_f1),
+                    _metric("F1Score", "macro_f1", macro_f1_bounds),
                 ],
-                aggregate=macro,
+                aggregate=config_pb2.AggregationOptions(
+                    macro_average=True, class_weights={i: 1.0 for i in class_ids}
+                ),
             ),
-            config_pb2.MetricsSpec(
-                metrics=[
-                    _metric("Precision", "precision"),
-                    _metric("Recall", "recall"),
-                    _metric("F1Score", "f1"),
-                ],
-                binarize=config_pb2.BinarizationOptions(class_ids={"values": class_ids}),
+            # One spec per class: TFMA allows one bound per metric and spec.
+            *(
+                _class_spec(i, max(evaluation["min_class_recall"], class_recall.get(name, 0.0)))
+                for i, name in enumerate(class_names)
             ),
         ],
+    )
+
+
+def _model_spec(name: str, is_baseline: bool = False) -> config_pb2.ModelSpec:
+    return config_pb2.ModelSpec(
+        name=name,
+        is_baseline=is_baseline,
+        signature_name="argmax_one_hot",
+        preprocessing_function_names=["transform_features"],
+        label_key=features.LABEL_KEY,
+        prediction_key="predictions",
+    )
+
+
+def _class_spec(class_id: int, recall_floor: float) -> config_pb2.MetricsSpec:
+    """Precision, recall and F1 of one class, with its recall floor on the overall slice."""
+    bounds = [(OVERALL, _threshold(recall_floor))] if recall_floor > 0 else []
+    return config_pb2.MetricsSpec(
+        metrics=[
+            _metric("Precision", "precision"),
+            _metric("Recall", "recall", bounds),
+            _metric("F1Score", "f1"),
+        ],
+        binarize=config_pb2.BinarizationOptions(class_ids={"values": [class_id]}),
+        model_names=[CANDIDATE],
     )

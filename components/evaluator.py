@@ -1,9 +1,10 @@
 """Evaluator whose TFMA config is built at run time from the model's class names.
 
 The number and names of the classes are only known after Transform has built
-the label vocabulary, so the pipeline passes evaluation options (thresholds,
-slices) and this executor turns them into a TFMA EvalConfig before running
-the stock TFX Evaluator.
+the label vocabulary, so the pipeline passes the `evaluation` config section
+(thresholds, slices) and this executor turns it into a TFMA EvalConfig before
+running the stock TFX Evaluator. When the resolver found a previously blessed
+model, it is evaluated alongside as the baseline for the no-regression bound.
 """
 
 import json
@@ -20,6 +21,7 @@ from tfx.utils import path_utils, proto_utils
 
 from components import features
 from components.eval_config import build_eval_config
+from pipeline.errors import BadInputError
 
 OPTIONS_KEY = "evaluation_options"
 
@@ -36,10 +38,14 @@ class Executor(tfx_executor.Executor):
 
     def Do(self, input_dict, output_dict, exec_properties):  # noqa: N802
         exec_properties = dict(exec_properties)
-        options = json.loads(exec_properties.pop(OPTIONS_KEY))
+        evaluation = json.loads(exec_properties.pop(OPTIONS_KEY))
         model_uri = artifact_utils.get_single_uri(input_dict[standard_component_specs.MODEL_KEY])
         class_names = read_class_names(model_uri)
-        eval_config = build_eval_config(class_names, **options)
+        has_baseline = bool(input_dict.get(standard_component_specs.BASELINE_MODEL_KEY))
+        try:
+            eval_config = build_eval_config(class_names, evaluation, has_baseline)
+        except ValueError as error:
+            raise BadInputError(str(error)) from None
         exec_properties[standard_component_specs.EVAL_CONFIG_KEY] = proto_utils.proto_to_json(
             eval_config
         )
@@ -68,15 +74,15 @@ class ClassAwareEvaluator(tfx_evaluator.Evaluator):
         self,
         examples: channel.BaseChannel,
         model: channel.BaseChannel,
-        options: dict[str, Any],
+        evaluation: dict[str, Any],
         baseline_model: channel.BaseChannel | None = None,
     ):
-        """Args: options are the keyword arguments of build_eval_config but class_names."""
+        """Args: evaluation is the `evaluation` config section, as a dict."""
         spec = ClassAwareEvaluatorSpec(
             examples=examples,
             model=model,
             baseline_model=baseline_model,
-            evaluation_options=json.dumps(options, sort_keys=True),
+            evaluation_options=json.dumps(evaluation, sort_keys=True),
             evaluation=channel.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=channel.Channel(type=standard_artifacts.ModelBlessing),
         )

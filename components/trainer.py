@@ -113,9 +113,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     data = TrainingData.load(transform_output)
     logging.info(
         "Classes %s, train counts %s, %s weights %s, loss %s",
-        data.class_names, data.class_counts, hparams["class_weights"],
-        data.weights(hparams).round(3).tolist(), hparams["loss"],
-    )  # fmt: skip
+        data.class_names,
+        data.class_counts,
+        hparams["class_weights"],
+        data.weights(hparams).round(3).tolist(),
+        hparams["loss"],
+    )
     model = build_and_compile(data, hparams)
     train = dataset(fn_args.train_files, fn_args, transform_output, hparams, shuffle=True)
     evaluation = dataset(fn_args.eval_files, fn_args, transform_output, hparams, shuffle=False)

@@ -47,9 +47,13 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
         tuner = keras_tuner.RandomSearch(max_trials=tuning["max_trials"], **common)
 
     train = dataset(
-        fn_args.train_files, fn_args, transform_output, hparams, shuffle=True,
+        fn_args.train_files,
+        fn_args,
+        transform_output,
+        hparams,
+        shuffle=True,
         max_examples=tuning["max_train_examples"],
-    )  # fmt: skip
+    )
     evaluation = dataset(fn_args.eval_files, fn_args, transform_output, hparams, shuffle=False)
     stop_early = keras.callbacks.EarlyStopping(
         monitor=tuning["objective"], mode="max", patience=hparams["early_stopping_patience"]

@@ -8,6 +8,7 @@ types and impossible values raise BadInputError naming the key and the fix.
 import dataclasses
 import difflib
 import os
+import re
 import types
 import typing
 from typing import Any
@@ -117,10 +118,15 @@ class ClassSkewConfig:
 
 @dataclasses.dataclass
 class EvaluationConfig:
-    """TFMA evaluation and the metric gate."""
+    """TFMA evaluation and the metric gate (components.eval_config reads these keys)."""
 
-    min_macro_f1: float = 0.0  # bless only above this macro-F1 on the eval split
+    min_macro_f1: float = 0.0  # bless only at or above this macro-F1 on the eval split
+    min_class_recall: float = 0.0  # floor on the recall of every class
+    class_recall: dict[str, float] = dataclasses.field(default_factory=dict)  # class -> floor
     slices: list[str] = dataclasses.field(default_factory=list)  # feature columns to slice by
+    min_slice_size: int = 30  # smaller slices get no metrics
+    slice_min_accuracy: dict[str, float] = dataclasses.field(default_factory=dict)
+    max_macro_f1_drop: float = 0.01  # vs the latest blessed model; larger drops block the push
 
 
 @dataclasses.dataclass
@@ -237,6 +243,14 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             return None
         (inner,) = [t for t in typing.get_args(hint) if t is not type(None)]
         return _coerce(value, inner, key)
+    if origin is dict:
+        key_type, value_type = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise BadInputError(f"config key {key!r} must be a mapping, got {value!r}")
+        return {
+            _coerce(k, key_type, key): _coerce(v, value_type, f"{key}.{k}")
+            for k, v in value.items()
+        }
     if origin is list:
         (item_type,) = typing.get_args(hint)
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -283,8 +297,29 @@ def _check_values(config: Config) -> None:
         problems.append("training.dropout must be in [0, 1)")
     if training.l2 < 0 or training.learning_rate <= 0:
         problems.append("training.l2 must be >= 0 and training.learning_rate > 0")
-    if not 0 <= config.evaluation.min_macro_f1 <= 1:
-        problems.append("evaluation.min_macro_f1 must be in [0, 1]")
+    evaluation = config.evaluation
+    bounds = {
+        "evaluation.min_macro_f1": evaluation.min_macro_f1,
+        "evaluation.min_class_recall": evaluation.min_class_recall,
+        "evaluation.max_macro_f1_drop": evaluation.max_macro_f1_drop,
+        **{f"evaluation.class_recall.{k}": v for k, v in evaluation.class_recall.items()},
+        **{
+            f"evaluation.slice_min_accuracy.{k}": v
+            for k, v in evaluation.slice_min_accuracy.items()
+        },
+    }
+    problems += [
+        f"{key} must be in [0, 1], got {value}"
+        for key, value in bounds.items()
+        if not 0 <= value <= 1
+    ]
+    problems += [
+        f"evaluation.slice_min_accuracy key {text!r} must look like feature=value"
+        for text in evaluation.slice_min_accuracy
+        if not re.fullmatch(r"[^=]+=[^=]+", text)
+    ]
+    if evaluation.min_slice_size < 1:
+        problems.append("evaluation.min_slice_size must be >= 1")
     problems += _choice_problems(
         ("training.class_weights", [training.class_weights], CLASS_WEIGHT_STRATEGIES),
         ("training.loss", [training.loss], LOSSES),

@@ -152,13 +152,16 @@ def create_pipeline(
         hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
         custom_config=training_config(config),
     )
+    latest_blessed_model = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("LatestBlessedModelResolver")
     evaluator = ClassAwareEvaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        options={
-            "min_macro_f1": config.evaluation.min_macro_f1,
-            "slices": config.evaluation.slices,
-        },
+        baseline_model=latest_blessed_model.outputs["model"],
+        evaluation=dataclasses.asdict(config.evaluation),
     )
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
@@ -180,6 +183,7 @@ def create_pipeline(
             transform,
             *([tuner] if tuner else []),
             trainer,
+            latest_blessed_model,
             evaluator,
             pusher,
         ],

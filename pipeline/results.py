@@ -4,11 +4,16 @@ import dataclasses
 import json
 import os
 
+import numpy as np
 import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
+from tfx.types import artifact, artifact_utils
 
 from components.class_skew import read_report
+from components.eval_config import CANDIDATE
+from pipeline.errors import BadInputError
 
 OVERALL_METRICS = ("accuracy", "balanced_accuracy", "macro_precision", "macro_f1")
 PER_CLASS_METRICS = ("precision", "recall", "f1")
@@ -23,81 +28,197 @@ class RunOutcome:
     example_count: int
     metrics: dict[str, float]
     class_metrics: dict[str, dict[str, float]]  # class name -> metric -> value
-    failed_checks: list[str]
+    failed_checks: list["Failure"]
     skew_warnings: list[str] = dataclasses.field(default_factory=list)
+    class_names: list[str] = dataclasses.field(default_factory=list)
+    slice_metrics: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
 
-def _latest_artifact(store: metadata_store.MetadataStore, type_name: str):
-    artifacts = store.get_artifacts_by_type(type_name)
-    return max(artifacts, key=lambda a: a.id) if artifacts else None
+class LatestRun:
+    """The artifacts each component output in the latest pipeline run, from ML Metadata.
 
+    Reads output events of that run's executions (cached ones included), so a
+    run that stopped at the DataGate never reports an older run's evaluation.
+    """
 
-def component_seconds(metadata_path: str) -> dict[str, float]:
-    """Wall seconds of each component's latest execution, from ML Metadata."""
-    store = metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
-    seconds = {}
-    for execution in sorted(store.get_executions(), key=lambda e: e.id):
-        component = store.get_execution_types_by_id([execution.type_id])[0].name.split(".")[-1]
-        elapsed = execution.last_update_time_since_epoch - execution.create_time_since_epoch
-        seconds[component] = elapsed / 1000
-    return seconds
+    def __init__(self, metadata_path: str):
+        if not os.path.exists(metadata_path):
+            raise BadInputError(f"no pipeline run found at {metadata_path}; run the pipeline first")
+        self.store = metadata_store.MetadataStore(
+            metadata.sqlite_metadata_connection_config(metadata_path)
+        )
+        runs = self.store.get_contexts_by_type("pipeline_run")
+        if not runs:
+            raise BadInputError(f"no pipeline run recorded in {metadata_path}")
+        self.run = max(runs, key=lambda context: context.id)
+        types = {t.id: t.name for t in self.store.get_execution_types()}
+        self.executions = {
+            types[execution.type_id].split(".")[-1]: execution
+            for execution in sorted(
+                self.store.get_executions_by_context(self.run.id), key=lambda e: e.id
+            )
+        }
+
+    def output(self, component: str, key: str) -> "artifact.Artifact | None":
+        """The artifact `component` output under `key` in this run, or None."""
+        execution = self.executions.get(component)
+        if execution is None:
+            return None
+        events = self.store.get_events_by_execution_ids([execution.id])
+        ids = [
+            event.artifact_id
+            for event in events
+            if event.type == metadata_store_pb2.Event.OUTPUT and event.path.steps[0].key == key
+        ]
+        if not ids:
+            return None
+        (proto,) = self.store.get_artifacts_by_id(ids[:1])
+        (artifact_type,) = self.store.get_artifact_types_by_id([proto.type_id])
+        return artifact_utils.deserialize_artifact(artifact_type, proto)
+
+    def failed(self, component: str) -> bool:
+        execution = self.executions.get(component)
+        return (
+            execution is not None
+            and execution.last_known_state == metadata_store_pb2.Execution.FAILED
+        )
+
+    def seconds(self) -> dict[str, float]:
+        """Wall seconds of each component in this run."""
+        return {
+            component: (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000
+            for component, e in self.executions.items()
+        }
 
 
 def read_outcome(metadata_path: str) -> RunOutcome | None:
-    """Returns the outcome of the latest evaluated run, or None if nothing was evaluated."""
-    store = metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
-    blessing = _latest_artifact(store, "ModelBlessing")
-    evaluation = _latest_artifact(store, "ModelEvaluation")
-    if blessing is None or evaluation is None:
+    """Returns the outcome of the latest run, or None if it evaluated no model."""
+    run = LatestRun(metadata_path)
+    evaluation = run.output("ClassAwareEvaluator", "evaluation")
+    blessing = run.output("ClassAwareEvaluator", "blessing")
+    if evaluation is None or blessing is None:
         return None
-    pushed = _latest_artifact(store, "PushedModel")
-    pushed_to = None
-    if pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
-        pushed_to = pushed.custom_properties["pushed_destination"].string_value
     outcome = read_evaluation(evaluation.uri)
-    skew = _latest_artifact(store, "ClassSkewReport")
+    skew = run.output("ClassSkew", "report")
     if skew is not None:
         outcome.skew_warnings = [
             f"{flag['split']}: {flag['message']} (class_skew.{flag['check']})"
             for flag in read_report(skew.uri)["flags"]
             if flag["action"] == "warn"
         ]
-    outcome.blessed = blessing.custom_properties["blessed"].int_value == 1
-    outcome.pushed_to = pushed_to
+    pushed = run.output("Pusher", "pushed_model")
+    if pushed is not None and pushed.get_int_custom_property("pushed") == 1:
+        outcome.pushed_to = pushed.get_string_custom_property("pushed_destination")
+    outcome.blessed = blessing.get_int_custom_property("blessed") == 1
     return outcome
 
 
 def read_evaluation(evaluation_uri: str) -> RunOutcome:
-    """Overall and per-class metrics of the overall slice, by class name."""
-    with open(os.path.join(evaluation_uri, "class_names.json"), encoding="utf-8") as f:
-        class_names = json.load(f)
-    metrics, class_metrics, example_count = {}, {name: {} for name in class_names}, 0
-    for slice_metrics in tfma.load_metrics(evaluation_uri):
-        if slice_metrics.slice_key.single_slice_keys:
-            continue
-        for item in slice_metrics.metric_keys_and_values:
+    """Overall, per-class (by class name) and per-slice metrics of the candidate model."""
+    class_names = read_class_names(evaluation_uri)
+    metrics, class_metrics, slice_metrics, example_count = {}, {n: {} for n in class_names}, {}, 0
+    for slice_metrics_proto in tfma.load_metrics(evaluation_uri):
+        slice_name = _slice_text(slice_metrics_proto.slice_key)
+        for item in slice_metrics_proto.metric_keys_and_values:
             key, value = item.key, item.value.double_value.value
-            if key.name == "example_count":
+            if key.model_name not in ("", CANDIDATE) or key.is_diff:
+                continue  # the baseline model's values and the differences
+            if slice_name != "overall":
+                slice_metrics.setdefault(slice_name, {})[key.name] = value
+            elif key.name == "example_count":
                 example_count = int(value)
             elif key.name in OVERALL_METRICS:
                 metrics[key.name] = value
             elif key.name in PER_CLASS_METRICS and key.sub_key.HasField("class_id"):
                 class_metrics[class_names[key.sub_key.class_id.value]][key.name] = value
-    validation = tfma.load_validation_result(evaluation_uri)
-    failed = [
-        f"{failure.metric_key.name} = {failure.metric_value.double_value.value:.4f} "
-        f"violates {_bound_text(failure.metric_threshold)}"
-        for per_slice in validation.metric_validations_per_slice
-        for failure in per_slice.failures
-    ]
-    return RunOutcome(False, None, example_count, metrics, class_metrics, failed)
+    outcome = RunOutcome(
+        False, None, example_count, metrics, class_metrics, metric_failures(evaluation_uri)
+    )
+    outcome.class_names, outcome.slice_metrics = class_names, slice_metrics
+    return outcome
+
+
+def read_class_names(evaluation_uri: str) -> list[str]:
+    with open(os.path.join(evaluation_uri, "class_names.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def read_confusion_matrix(evaluation_uri: str, num_classes: int) -> np.ndarray:
+    """Counts [actual, predicted] on the overall slice (argmax predictions)."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for plots in tfma.load_plots(evaluation_uri):
+        if plots.slice_key.single_slice_keys:
+            continue
+        for item in plots.plot_keys_and_values:
+            if item.key.model_name not in ("", CANDIDATE):
+                continue
+            confusion = item.value.multi_class_confusion_matrix_at_thresholds.matrices
+            for entry in confusion[0].entries if confusion else []:
+                matrix[entry.actual_class_id, entry.predicted_class_id] += int(
+                    entry.num_weighted_examples
+                )
+    return matrix
+
+
+@dataclasses.dataclass
+class Failure:
+    """One failed check, in the words a person reads in CI."""
+
+    gate: str  # schema | class_skew | metric
+    check: str
+    cls: str = ""
+    slice: str = ""
+    value: str = ""
+    bound: str = ""
+
+    def cells(self) -> tuple[str, ...]:
+        return (self.gate, self.check, self.cls, self.slice, self.value, self.bound)
+
+
+def _slice_text(slice_key) -> str:
+    parts = []
+    for single in slice_key.single_slice_keys:
+        value = (
+            single.bytes_value.decode()
+            if single.HasField("bytes_value")
+            else (single.int64_value if single.HasField("int64_value") else single.float_value)
+        )
+        parts.append(f"{single.column}={value}")
+    return ", ".join(parts) or "overall"
 
 
 def _bound_text(threshold) -> str:
+    if threshold.HasField("change_threshold"):
+        return f"change >= {threshold.change_threshold.absolute.value:g} vs baseline"
     bound = threshold.value_threshold
     parts = []
     if bound.HasField("lower_bound"):
         parts.append(f">= {bound.lower_bound.value:g}")
     if bound.HasField("upper_bound"):
         parts.append(f"<= {bound.upper_bound.value:g}")
-    return " and ".join(parts) or str(threshold).strip()
+    return " and ".join(parts)
+
+
+def metric_failures(evaluation_uri: str) -> list[Failure]:
+    """The Evaluator's failed thresholds, with class names instead of class ids."""
+    class_names = read_class_names(evaluation_uri)
+    failures = []
+    validation = tfma.load_validation_result(evaluation_uri)
+    for per_slice in validation.metric_validations_per_slice:
+        for failure in per_slice.failures:
+            key = failure.metric_key
+            has_class = key.HasField("sub_key") and key.sub_key.HasField("class_id")
+            value = failure.metric_value.double_value.value
+            failures.append(
+                Failure(
+                    gate="metric",
+                    check=key.name + (" (change)" if key.is_diff else ""),
+                    cls=class_names[key.sub_key.class_id.value] if has_class else "",
+                    slice=_slice_text(per_slice.slice_key),
+                    value=f"{value:.4f}" if failure.HasField("metric_value") else failure.message,
+                    bound=_bound_text(failure.metric_threshold),
+                )
+            )
+    for missing in validation.missing_slices:
+        failures.append(Failure("metric", "slice has no examples", slice=str(missing).strip()))
+    return failures

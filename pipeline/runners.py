@@ -36,7 +36,7 @@ class _ComponentProgress(logging.Handler):
         if record.msg == "Component %s is running.":
             self._started[record.args[0]] = time.monotonic()
             self._cached = False
-            self._console.write(f"  {record.args[0]:<22} ")
+            self._console.write(f"  {record.args[0]:<28} ")
         elif record.msg == "A cached execution %d is used.":
             self._cached = True
         elif record.msg == "Component %s is finished.":

@@ -18,22 +18,23 @@ def stratified_sample(frame: pd.DataFrame, label: str, per_class: int, seed: int
     return pd.concat(parts).sample(frac=1, random_state=seed)
 
 
+def _write_sample(tmp_path_factory, name: str, label: str, per_class: int, suffix: str) -> str:
+    frame = pd.read_csv(os.path.join(DATA, f"{name}.csv.gz"))
+    path = tmp_path_factory.mktemp(name) / f"{name}_sample{suffix}"
+    stratified_sample(frame, label, per_class).to_csv(path, index=False)
+    return str(path)
+
+
 @pytest.fixture(scope="session")
 def shuttle_sample(tmp_path_factory) -> str:
     """~670 real shuttle rows, all 7 classes (int labels), as a gzipped CSV."""
-    frame = pd.read_csv(os.path.join(DATA, "shuttle.csv.gz"))
-    path = tmp_path_factory.mktemp("shuttle") / "shuttle_sample.csv.gz"
-    stratified_sample(frame, "target", 150).to_csv(path, index=False)
-    return str(path)
+    return _write_sample(tmp_path_factory, "shuttle", "target", 150, ".csv.gz")
 
 
 @pytest.fixture(scope="session")
 def fars_sample(tmp_path_factory) -> str:
     """~700 real FARS rows, 8 classes; column names contain '/', '-' and '('."""
-    frame = pd.read_csv(os.path.join(DATA, "fars.csv.gz"))
-    path = tmp_path_factory.mktemp("fars") / "fars_sample.csv"
-    stratified_sample(frame, "target", 100).to_csv(path, index=False)
-    return str(path)
+    return _write_sample(tmp_path_factory, "fars", "target", 100, ".csv")
 
 
 @pytest.fixture(scope="session")

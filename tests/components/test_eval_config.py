@@ -1,36 +1,97 @@
-"""The TFMA EvalConfig built from the class names at run time."""
+"""The TFMA EvalConfig built from the class names and the evaluation config."""
 
+import dataclasses
 import json
 
+import pytest
 from tensorflow_model_analysis.metrics import metric_specs
+from tensorflow_model_analysis.proto import config_pb2
 
-from components.eval_config import build_eval_config
+from components.eval_config import build_eval_config, parse_slice
+from pipeline.config import EvaluationConfig
+
+
+def _evaluation(**changes):
+    return dataclasses.asdict(dataclasses.replace(EvaluationConfig(), **changes))
 
 
 def _names(spec):
     return [json.loads(metric.config)["name"] for metric in spec.metrics if metric.config]
 
 
-def test_every_class_is_evaluated_and_macro_averages_weight_classes_equally():
-    config = build_eval_config(["a", "b", "c"], min_macro_f1=0.5, slices=["island"])
-    (model_spec,) = config.model_specs
-    assert model_spec.signature_name == "argmax_one_hot"
-    assert list(model_spec.preprocessing_function_names) == ["transform_features"]
-    by_name = {name: spec for spec in config.metrics_specs for name in _names(spec)}
-    assert set(by_name) >= {"accuracy", "balanced_accuracy", "macro_f1", "precision", "recall"}
-    assert dict(by_name["macro_f1"].aggregate.class_weights) == {0: 1.0, 1: 1.0, 2: 1.0}
-    assert list(by_name["recall"].binarize.class_ids.values) == [0, 1, 2]
-    assert by_name["accuracy"].aggregate.micro_average
-    assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["island"]]
-
-
-def test_the_macro_f1_floor_bounds_only_the_overall_macro_average():
-    config = build_eval_config(["a", "b"], min_macro_f1=0.7, slices=["island"])
-    thresholds = metric_specs.metric_thresholds_from_metrics_specs(
+def _thresholds(config):
+    """{(metric name, class id or None, slice feature_values): [bounds]}."""
+    found = {}
+    for key, bounds in metric_specs.metric_thresholds_from_metrics_specs(
         config.metrics_specs, eval_config=config
-    )
-    ((key, bounds),) = thresholds.items()
-    assert key.name == "macro_f1" and key.aggregation_type.macro_average
-    ((slice_spec, bound),) = bounds
-    assert not slice_spec.feature_keys  # the overall slice
-    assert bound.lower_bound.value == 0.7
+    ).items():
+        class_id = key.sub_key.class_id if key.sub_key else None
+        for slice_spec, bound in bounds:
+            where = (key.name, class_id, tuple(dict(slice_spec.feature_values).items()))
+            found.setdefault(where, []).append(bound)
+    return found
+
+
+def _lower_bounds(config):
+    return {
+        where: bound.lower_bound.value
+        for where, bounds in _thresholds(config).items()
+        for bound in bounds
+        if isinstance(bound, config_pb2.GenericValueThreshold)
+    }
+
+
+def _changes(config):
+    return [
+        bound
+        for bounds in _thresholds(config).values()
+        for bound in bounds
+        if isinstance(bound, config_pb2.GenericChangeThreshold)
+    ]
+
+
+def test_every_class_is_evaluated_and_macro_averages_weight_classes_equally():
+    config = build_eval_config(["a", "b", "c"], _evaluation(slices=["island"]))
+    (model_spec,) = config.model_specs
+    assert model_spec.signature_name == "argmax_one_hot" and not model_spec.is_baseline
+    assert list(model_spec.preprocessing_function_names) == ["transform_features"]
+    specs = {name: spec for spec in config.metrics_specs for name in _names(spec)}
+    assert dict(specs["macro_f1"].aggregate.class_weights) == {0: 1.0, 1: 1.0, 2: 1.0}
+    assert specs["accuracy"].aggregate.micro_average
+    per_class = [s for s in config.metrics_specs if s.binarize.class_ids.values]
+    assert [list(s.binarize.class_ids.values) for s in per_class] == [[0], [1], [2]]
+    assert all(_names(s) == ["precision", "recall", "f1"] for s in per_class)
+    assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["island"]]
+    assert config.options.min_slice_size.value == 30
+
+
+def test_floors_bound_macro_f1_every_class_and_named_classes():
+    evaluation = _evaluation(min_macro_f1=0.7, min_class_recall=0.5, class_recall={"c": 0.9})
+    bounds = _lower_bounds(build_eval_config(["a", "b", "c"], evaluation))
+    assert bounds[("macro_f1", None, ())] == 0.7
+    assert {k[1]: v for k, v in bounds.items() if k[0] == "recall"} == {0: 0.5, 1: 0.5, 2: 0.9}
+
+
+def test_named_slice_floor_and_regression_bound_only_with_a_baseline():
+    evaluation = _evaluation(slice_min_accuracy={"island=Biscoe": 0.6}, max_macro_f1_drop=0.02)
+    first = build_eval_config(["a", "b"], evaluation, has_baseline=False)
+    assert len(first.model_specs) == 1
+    assert _changes(first) == []
+    assert _lower_bounds(first)[("accuracy", None, (("island", "Biscoe"),))] == 0.6
+
+    later = build_eval_config(["a", "b"], evaluation, has_baseline=True)
+    assert [spec.is_baseline for spec in later.model_specs] == [False, True]
+    (change,) = _changes(later)
+    assert change.absolute.value == -0.02
+    assert change.direction == config_pb2.MetricDirection.HIGHER_IS_BETTER
+
+
+def test_unknown_class_floor_names_the_classes():
+    with pytest.raises(ValueError, match=r"unknown classes \['z'\]; the classes are \['a', 'b'\]"):
+        build_eval_config(["a", "b"], _evaluation(class_recall={"z": 0.5}))
+
+
+def test_parse_slice():
+    assert parse_slice("island=Biscoe") == ("island", "Biscoe")
+    with pytest.raises(ValueError, match="feature=value"):
+        parse_slice("island")

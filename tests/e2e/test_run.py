@@ -1,25 +1,36 @@
 """Whole-pipeline runs of the real CLI on small real samples."""
 
+import base64
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+import tensorflow_model_analysis as tfma
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    classification_report,
+    f1_score,
+)
 
 from pipeline.errors import ExitCode
+from pipeline.results import read_evaluation
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
 FAST = ["--set", "training.epochs=10"]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, command: str = "run") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, os.path.join(REPO, "pipeline_runner.py"), "run", *args],
+        [sys.executable, os.path.join(REPO, "pipeline_runner.py"), command, *args],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -84,8 +95,22 @@ def assert_metrics_written(output: str) -> None:
 def shuttle_run(shuttle_sample, tmp_path_factory):
     """One default run on the shuttle sample; later tests rerun on its output (cache)."""
     output = str(tmp_path_factory.mktemp("shuttle") / "out")
-    result = run_cli("--data", shuttle_sample, "--label", "target", "--output", output, *FAST)
+    result = run_cli(
+        "--data",
+        shuttle_sample,
+        "--label",
+        "target",
+        "--output",
+        output,
+        *FAST,
+        "--set",
+        "evaluation.min_macro_f1=0.3",  # an achievable floor
+    )
     return output, result
+
+
+def run_gate(output: str) -> subprocess.CompletedProcess:
+    return run_cli("--output", output, command="gate")
 
 
 def rerun(shuttle_sample, output, *overrides):
@@ -136,17 +161,81 @@ def test_class_counts_and_weights_come_from_the_data(shuttle_run, shuttle_sample
         assert weights[name] == pytest.approx(min(n / (k * count), 100.0), rel=1e-6)
 
 
-def test_metric_gate_blocks_the_push_and_reuses_the_cache(shuttle_run, shuttle_sample):
+def test_evaluator_metrics_equal_scikit_learn_on_the_same_examples(shuttle_run):
+    """Argmax per-class precision / recall / F1 and the averages, as classification_report."""
+    output, _ = shuttle_run
+    first_evaluation = min(
+        glob.glob(os.path.join(output, "pipeline", "ClassAwareEvaluator", "evaluation", "*")),
+        key=os.path.getmtime,
+    )
+    outcome = read_evaluation(first_evaluation)
+    model = tf.saved_model.load(pushed_versions(output)[0])
+    examples, labels = eval_examples(output, "target")
+    result = model.signatures["serving_default"](examples=tf.constant(examples))
+    classes = result["classes"].numpy()[0].astype(str)
+    predicted = classes[result["scores"].numpy().argmax(axis=1)]
+    report = classification_report(labels, predicted, output_dict=True, zero_division=np.nan)
+    assert outcome.example_count == len(labels)
+    for name in outcome.class_names:
+        for metric, sklearn_name in (
+            ("precision", "precision"),
+            ("recall", "recall"),
+            ("f1", "f1-score"),
+        ):
+            np.testing.assert_allclose(
+                outcome.class_metrics[name][metric],
+                report[name][sklearn_name],
+                atol=1e-6,
+                err_msg=f"{metric} of class {name}",
+            )
+    assert outcome.metrics["accuracy"] == pytest.approx(accuracy_score(labels, predicted))
+    assert outcome.metrics["balanced_accuracy"] == pytest.approx(
+        balanced_accuracy_score(labels, predicted)
+    )
+    assert outcome.metrics["macro_f1"] == pytest.approx(
+        f1_score(labels, predicted, average="macro")
+    )
+
+
+def test_metric_gate_blocks_the_push_and_gate_names_the_failing_classes(
+    shuttle_run, shuttle_sample
+):
     output, _ = shuttle_run
     before = pushed_versions(output)
-    gated = rerun(shuttle_sample, output, "evaluation.min_macro_f1=1.0")
+    gated = rerun(
+        shuttle_sample, output, "evaluation.min_macro_f1=1.0", "evaluation.min_class_recall=1.0"
+    )
     assert gated.returncode == ExitCode.METRIC_GATE_FAILED, gated.stderr + gated.stdout
     for component in ("CsvExampleGen", "StatisticsGen", "Transform", "Trainer"):
         line = next(
             line for line in gated.stdout.splitlines() if line.strip().startswith(component)
         )
         assert "(cached)" in line, line
-    assert "not pushed" in gated.stderr and "macro_f1" in gated.stderr and ">= 1" in gated.stderr
+    assert "not pushed" in gated.stderr and "macro_f1 on overall" in gated.stderr
+    assert pushed_versions(output) == before
+
+    gate = run_gate(output)
+    assert gate.returncode == ExitCode.METRIC_GATE_FAILED, gate.stderr + gate.stdout
+    assert "metric gate failed" in gate.stdout
+    rows = [line.split() for line in gate.stdout.splitlines() if line.startswith("metric ")]
+    recall_rows = [row for row in rows if row[1] == "recall"]
+    assert recall_rows, gate.stdout
+    for _, _, cls, slice_name, value, *bound in recall_rows:
+        assert cls in {"1", "2", "3", "4", "5", "6", "7"} and slice_name == "overall"
+        assert float(value) < 1.0 and bound == [">=", "1"]
+    assert any(row[1] == "macro_f1" for row in rows)
+    junit = open(os.path.join(output, "gate", "junit.xml")).read()
+    assert f'failures="{len(rows)}"' in junit and "recall" in junit
+    summary = open(os.path.join(output, "gate", "summary.md")).read()
+    assert summary.startswith("## ❌ Pipeline gate: metric gate failed")
+
+
+def test_a_run_that_regresses_against_the_blessed_model_is_not_pushed(shuttle_run, shuttle_sample):
+    output, _ = shuttle_run
+    before = pushed_versions(output)
+    worse = rerun(shuttle_sample, output, "training.epochs=1", "training.learning_rate=0.00001")
+    assert worse.returncode == ExitCode.METRIC_GATE_FAILED, worse.stderr + worse.stdout
+    assert "macro_f1 (change)" in worse.stderr and "vs baseline" in worse.stderr
     assert pushed_versions(output) == before
 
 
@@ -159,14 +248,41 @@ def test_class_skew_gate_stops_the_run_before_training(shuttle_run, shuttle_samp
     assert "class_skew.max_imbalance_ratio" in gated.stderr
     assert "Trainer" not in gated.stdout
     assert pushed_versions(output) == before
+    gate = run_gate(output)
+    assert gate.returncode == ExitCode.SCHEMA_GATE_FAILED
+    assert "class_skew.max_imbalance_ratio" in gate.stdout
+
+
+def test_report_draws_the_run(shuttle_run, shuttle_sample):
+    output, _ = shuttle_run
+    latest = rerun(shuttle_sample, output, "evaluation.min_macro_f1=0.3")  # cached: a full run
+    assert latest.returncode == ExitCode.SUCCESS, latest.stderr + latest.stdout
+    result = run_cli("--output", output, command="report")
+    assert result.returncode == ExitCode.SUCCESS, result.stderr + result.stdout
+    page = open(os.path.join(output, "report", "report.html"), encoding="utf-8").read()
+    images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([^"]+)"', page)
+    assert {alt for alt, _ in images} >= {
+        "class distribution per split",
+        "per-class metrics",
+        "confusion matrix",
+        "class weights",
+    }
+    for _, data in images:
+        assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Pipeline gate" in page and "max_imbalance_ratio" in page
 
 
 def test_tuner_searches_and_the_trainer_uses_its_best_hyperparameters(shuttle_run, shuttle_sample):
     output, _ = shuttle_run
     tuned = rerun(
-        shuttle_sample, output, "tuning.enabled=true", "tuning.max_trials=2",
-        "tuning.epochs_per_trial=2", "tuning.search_space.loss=[focal, logit_adjusted]",
-    )  # fmt: skip
+        shuttle_sample,
+        output,
+        "evaluation.max_macro_f1_drop=1.0",  # a 2-trial search may be worse: not under test
+        "tuning.enabled=true",
+        "tuning.max_trials=2",
+        "tuning.epochs_per_trial=2",
+        "tuning.search_space.loss=[focal, logit_adjusted]",
+    )
     assert tuned.returncode == ExitCode.SUCCESS, tuned.stderr + tuned.stdout
     assert "Tuner" in tuned.stdout
     best_dir = latest_artifact_dir(output, "Tuner", "best_hyperparameters")
@@ -188,21 +304,30 @@ def test_fars_column_names_with_slashes_and_dashes(fars_sample, tmp_path):
     assert_serves_class_names(output, "target", {str(c) for c in range(8)})
 
 
-def test_penguins_string_label_string_features_missing_values(penguins_csv, tmp_path):
+def test_penguins_string_label_string_features_missing_values_and_slices(penguins_csv, tmp_path):
     output = str(tmp_path / "out")
-    result = run_cli(
-        "--data",
-        penguins_csv,
-        "--label",
-        "species",
-        "--output",
-        output,
-        *FAST,
-        "--set",
+    sets = [
         "data.exclude_columns=[year]",
-    )
+        "evaluation.slices=[island]",
+        "evaluation.min_slice_size=5",
+        "evaluation.slice_min_accuracy={island=Biscoe: 0.3}",
+    ]
+    args = [arg for value in sets for arg in ("--set", value)]
+    result = run_cli("--data", penguins_csv, "--label", "species", "--output", output, *FAST, *args)
     assert result.returncode == ExitCode.SUCCESS, result.stderr + result.stdout
     assert_serves_class_names(output, "species", {"Adelie", "Chinstrap", "Gentoo"})
+
+    evaluation = latest_artifact_dir(output, "ClassAwareEvaluator", "evaluation")
+    validation = tfma.load_validation_result(evaluation)
+    assert validation.validation_ok
+    details = {
+        tuple(dict(d.slicing_spec.feature_values).items()): d.num_matching_slices
+        for d in validation.validation_details.slicing_details
+    }
+    assert details == {(): 1, (("island", "Biscoe"),): 1}  # overall and the bounded slice
+    sliced = [m.slice_key for m in tfma.load_metrics(evaluation) if m.slice_key.single_slice_keys]
+    islands = {key.single_slice_keys[0].bytes_value for key in sliced}
+    assert islands == {b"Biscoe", b"Dream", b"Torgersen"}
 
 
 def test_schema_gate_stops_the_run_before_training(shuttle_sample, tmp_path):
@@ -228,6 +353,9 @@ def test_schema_gate_stops_the_run_before_training(shuttle_sample, tmp_path):
     assert "sensor_id" in result.stderr and "does not match the schema" in result.stderr
     assert "Trainer" not in result.stdout
     assert pushed_versions(output) == []
+    gate = run_gate(output)
+    assert gate.returncode == ExitCode.SCHEMA_GATE_FAILED
+    assert "schema gate failed" in gate.stdout and "sensor_id" in gate.stdout
 
 
 def test_wrong_label_is_bad_input_with_a_suggestion(shuttle_sample, tmp_path):

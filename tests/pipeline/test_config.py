@@ -52,6 +52,9 @@ def test_unknown_section_is_named():
         ("pipeline.enable_cache=3", r"'pipeline.enable_cache' must be of type bool"),
         ("training.hidden_units={a: 1}", r"'training.hidden_units' must be a list"),
         ("evaluation.min_macro_f1=1.5", r"evaluation.min_macro_f1 must be in \[0, 1\]"),
+        ("evaluation.class_recall={'2': 1.5}", r"evaluation.class_recall.2 must be in \[0, 1\]"),
+        ("evaluation.class_recall=[0.5]", r"'evaluation.class_recall' must be a mapping"),
+        ("evaluation.slice_min_accuracy={island: 0.5}", r"must look like feature=value"),
         ("training.dropout=1", r"training.dropout must be in \[0, 1\)"),
         ("pipeline.direct_running_mode=fast", r"direct_running_mode must be one of"),
         ("data.eval_percent=0", r"eval_percent must be between 1 and 99"),
@@ -114,3 +117,15 @@ def test_tuning_search_space_from_overrides():
 def test_bad_imbalance_settings(override, message):
     with pytest.raises(BadInputError, match=message):
         load_config(None, [override])
+
+
+def test_class_floors_by_name_and_slice_floors():
+    config = load_config(
+        None,
+        [
+            "evaluation.class_recall={2: 0.5, Gentoo: 1}",
+            "evaluation.slice_min_accuracy={sex=male: 0.8}",
+        ],
+    )
+    assert config.evaluation.class_recall == {"2": 0.5, "Gentoo": 1.0}
+    assert config.evaluation.slice_min_accuracy == {"sex=male": 0.8}

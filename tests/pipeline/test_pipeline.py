@@ -33,6 +33,7 @@ def test_components_in_dependency_order(tmp_path):
         "DataGate",
         "Transform",
         "Trainer",
+        "LatestBlessedModelResolver",
         "ClassAwareEvaluator",
         "Pusher",
     }
@@ -81,6 +82,12 @@ def test_transform_cache_survives_training_changes(tmp_path):
     first = _by_id(_pipeline(tmp_path=tmp_path))["Transform"].exec_properties["custom_config"]
     second = _by_id(_pipeline("training.loss=focal", "tuning.enabled=true", tmp_path=tmp_path))
     assert second["Transform"].exec_properties["custom_config"] == first
+
+
+def test_evaluator_compares_with_the_latest_blessed_model(tmp_path):
+    components = _by_id(_pipeline(tmp_path=tmp_path))
+    baseline = components["ClassAwareEvaluator"].inputs["baseline_model"]
+    assert baseline.producer_component_id == "LatestBlessedModelResolver"
 
 
 def test_transform_waits_for_the_data_gate_and_pusher_for_the_blessing(tmp_path):

@@ -1,0 +1,248 @@
+"""`pipeline_runner.py report`: one self-contained HTML page about the latest run.
+
+Pictures rather than tables where a person would rather look: the class
+distribution per split with the skew flags, the confusion matrix (counts and
+row-normalised), per-class precision / recall / F1 with the configured floors,
+per-slice metrics, the class weights and hyperparameters, and the gate outcome.
+The PNGs are drawn with matplotlib and embedded, so the file can be mailed or
+attached to a CI run as it is.
+"""
+
+import base64
+import html
+import io
+import json
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+import numpy as np  # noqa: E402
+from tfx.utils import path_utils  # noqa: E402
+
+from components import features  # noqa: E402
+from components.class_skew import read_report  # noqa: E402
+from pipeline.gate import evaluate_gates, format_markdown  # noqa: E402
+from pipeline.results import LatestRun, read_confusion_matrix, read_evaluation  # noqa: E402
+
+SPLIT_COLORS = {"train": "#4C72B0", "eval": "#DD8452"}
+METRIC_COLORS = {"precision": "#4C72B0", "recall": "#55A868", "f1": "#C44E52"}
+
+
+def _png(figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def plot_class_distribution(skew: dict) -> str:
+    classes, splits = skew["classes"], list(skew["splits"])
+    figure, axis = plt.subplots(figsize=(max(6, 0.8 * len(classes) + 2), 3.6))
+    width = 0.8 / len(splits)
+    for i, split in enumerate(splits):
+        counts = [skew["splits"][split]["counts"][c] for c in classes]
+        x = np.arange(len(classes)) + i * width
+        bars = axis.bar(x, counts, width, label=split, color=SPLIT_COLORS.get(split))
+        axis.bar_label(bars, labels=[str(c) for c in counts], fontsize=7, rotation=90, padding=2)
+    axis.set_yscale("log")
+    axis.set_xticks(np.arange(len(classes)) + width * (len(splits) - 1) / 2, classes)
+    axis.set_xlabel("class")
+    axis.set_ylabel("examples (log scale)")
+    axis.set_title("Class distribution per split")
+    axis.legend()
+    return _png(figure)
+
+
+def plot_confusion_matrices(matrix: np.ndarray, class_names: list[str]) -> str:
+    rows = matrix.sum(axis=1, keepdims=True)
+    normalized = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)
+    size = max(4.5, 0.55 * len(class_names) + 2)
+    figure, axes = plt.subplots(1, 2, figsize=(2 * size, size))
+    for axis, values, title, fmt in (
+        (axes[0], matrix, "Confusion matrix (counts)", "d"),
+        (axes[1], normalized, "Row-normalised (recall on the diagonal)", ".2f"),
+    ):
+        axis.imshow(values if fmt == ".2f" else np.log1p(values), cmap="Blues")
+        for (i, j), value in np.ndenumerate(values):
+            dark = (normalized[i, j] if fmt == ".2f" else value / max(values.max(), 1)) > 0.5
+            axis.text(
+                j,
+                i,
+                format(value, fmt),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if dark else "black",
+            )
+        axis.set_xticks(range(len(class_names)), class_names)
+        axis.set_yticks(range(len(class_names)), class_names)
+        axis.set_xlabel("predicted class")
+        axis.set_ylabel("actual class")
+        axis.set_title(title)
+    return _png(figure)
+
+
+def plot_class_metrics(class_metrics: dict, floors: dict[str, float]) -> str:
+    classes = list(class_metrics)
+    figure, axis = plt.subplots(figsize=(max(6, 0.9 * len(classes) + 2), 3.6))
+    width = 0.26
+    for i, metric in enumerate(("precision", "recall", "f1")):
+        values = [np.nan_to_num(class_metrics[c].get(metric, np.nan)) for c in classes]
+        axis.bar(
+            np.arange(len(classes)) + (i - 1) * width,
+            values,
+            width,
+            label=metric,
+            color=METRIC_COLORS[metric],
+        )
+    for i, cls in enumerate(classes):
+        if floors.get(cls):
+            axis.hlines(floors[cls], i - 0.45, i + 0.45, colors="black", linestyles="--")
+    axis.plot([], [], "k--", label="recall floor")
+    axis.set_xticks(range(len(classes)), classes)
+    axis.set_ylim(0, 1.05)
+    axis.set_xlabel("class")
+    axis.set_title("Per-class metrics on the eval split (argmax)")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    return _png(figure)
+
+
+def plot_slice_metrics(slice_metrics: dict, min_macro_f1: float) -> str:
+    names = list(slice_metrics)
+    figure, axis = plt.subplots(figsize=(max(6, 0.7 * len(names) + 2), 3.4))
+    for offset, metric in ((-0.2, "macro_f1"), (0.2, "balanced_accuracy")):
+        values = [slice_metrics[n].get(metric, np.nan) for n in names]
+        axis.bar(np.arange(len(names)) + offset, np.nan_to_num(values), 0.4, label=metric)
+    if min_macro_f1:
+        axis.axhline(min_macro_f1, color="black", linestyle="--", label="macro-F1 floor")
+    axis.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    axis.set_ylim(0, 1.05)
+    axis.set_title("Metrics per slice")
+    axis.legend(fontsize=8)
+    return _png(figure)
+
+
+def plot_class_weights(training: dict) -> str:
+    weights = training["class_weights"]
+    figure, axis = plt.subplots(figsize=(max(6, 0.7 * len(weights) + 2), 3.2))
+    bars = axis.bar(list(weights), list(weights.values()), color="#8172B3")
+    axis.bar_label(bars, labels=[f"{w:.3g}" for w in weights.values()], fontsize=8)
+    axis.set_yscale("log")
+    axis.set_xlabel("class")
+    axis.set_title(f"Class weights ({training['hyperparameters']['class_weights']})")
+    return _png(figure)
+
+
+def _table(rows: list[tuple], header: tuple) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _image(data: str, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def build_report(metadata_path: str) -> str:
+    """Returns the HTML page for the latest run under this ML Metadata file."""
+    run = LatestRun(metadata_path)
+    gate = evaluate_gates(metadata_path)
+    ok = gate.exit_code == 0
+    sections = [
+        f'<p class="verdict {"pass" if ok else "fail"}">{html.escape(gate.verdict)}</p>',
+        _table(
+            [f.cells() for f in gate.failures],
+            ("gate", "check", "class", "slice", "value", "bound"),
+        )
+        if gate.failures
+        else "",
+    ]
+    skew = run.output("ClassSkew", "report")
+    if skew is not None:
+        report = read_report(skew.uri)
+        flags = [
+            (f["action"], f["split"], f["message"], f"class_skew.{f['check']}")
+            for f in report["flags"]
+        ]
+        sections += [
+            "<h2>Class distribution</h2>",
+            _image(plot_class_distribution(report), "class distribution per split"),
+            _table(flags, ("action", "split", "finding", "check")) if flags else "<p>No flags.</p>",
+        ]
+    evaluation = run.output("ClassAwareEvaluator", "evaluation")
+    if evaluation is not None:
+        outcome = read_evaluation(evaluation.uri)
+        options = json.loads(
+            run.executions["ClassAwareEvaluator"]
+            .custom_properties["evaluation_options"]
+            .string_value
+        )
+        floors = {
+            name: max(options["min_class_recall"], options["class_recall"].get(name, 0.0))
+            for name in outcome.class_names
+        }
+        matrix = read_confusion_matrix(evaluation.uri, len(outcome.class_names))
+        sections += [
+            f"<h2>Evaluation ({outcome.example_count} eval examples)</h2>",
+            _table([(k, f"{v:.4f}") for k, v in outcome.metrics.items()], ("metric", "value")),
+            _image(plot_class_metrics(outcome.class_metrics, floors), "per-class metrics"),
+            _image(plot_confusion_matrices(matrix, outcome.class_names), "confusion matrix"),
+        ]
+        if outcome.slice_metrics:
+            sections += [
+                "<h2>Slices</h2>",
+                _image(
+                    plot_slice_metrics(outcome.slice_metrics, options["min_macro_f1"]),
+                    "metrics per slice",
+                ),
+            ]
+    model = run.output("Trainer", "model")
+    if model is not None:
+        summary_path = os.path.join(
+            path_utils.serving_model_path(model.uri), features.TRAINING_SUMMARY_FILE
+        )
+        with open(summary_path, encoding="utf-8") as f:
+            training = json.load(f)
+        hparams = sorted(training["hyperparameters"].items())
+        sections += [
+            "<h2>Training</h2>",
+            _image(plot_class_weights(training), "class weights"),
+            f"<p>{training['epochs_trained']} epochs, best epoch {training['best_epoch']} "
+            f"(eval macro-F1 {training['best_val_macro_f1']:.4f}); "
+            f"{'tuned by the Tuner' if training['tuned'] else 'hyperparameters from config'}.</p>",
+            _table(hparams, ("hyperparameter", "value")),
+        ]
+    return PAGE.format(
+        title=html.escape(f"Pipeline report: {gate.verdict}"),
+        body="\n".join(sections),
+        markdown=html.escape(format_markdown(gate)),
+    )
+
+
+def write_report(metadata_path: str, directory: str) -> str:
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "report.html")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(build_report(metadata_path))
+    return path
+
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
+img {{ max-width: 100%; display: block; margin: 1em 0; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
+td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; font-size: 0.9em; }}
+.verdict {{ font-size: 1.3em; font-weight: bold; padding: 0.4em 0.8em; }}
+.pass {{ background: #e3f4e3; }} .fail {{ background: #fbe3e3; }}
+</style></head>
+<body><h1>Imbalanced multiclass pipeline: latest run</h1>
+{body}
+<details><summary>Gate summary (Markdown)</summary><pre>{markdown}</pre></details>
+</body></html>
+"""

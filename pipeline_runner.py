@@ -10,6 +10,7 @@ exit codes in pipeline.errors.ExitCode.
 """
 
 import argparse
+import os
 import sys
 
 from pipeline.errors import ExitCode, MetricGateError, PipelineError
@@ -89,8 +90,6 @@ def _run(args: argparse.Namespace) -> ExitCode:
 
 
 def _gate(args: argparse.Namespace) -> ExitCode:
-    import os
-
     from pipeline.gate import evaluate_gates, format_table, write_gate_files
     from pipeline.pipeline import OutputPaths
 
@@ -107,8 +106,6 @@ def _gate(args: argparse.Namespace) -> ExitCode:
 
 
 def _report(args: argparse.Namespace) -> ExitCode:
-    import os
-
     from pipeline.pipeline import OutputPaths
     from pipeline.report import write_report
 
@@ -122,6 +119,7 @@ COMMANDS = {"run": _run, "gate": _gate, "report": _report}
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info and warnings
     try:
         return int(COMMANDS[args.command](args))
     except PipelineError as error:

@@ -7,7 +7,10 @@ serving signature. HistGradientBoostingClassifier(class_weight='balanced') is
 trained and scored on the same split. Results go to bench/results/ and to the
 imbalance section of BENCHMARKS.md.
 
-    .venv/bin/python bench/imbalance.py [--datasets shuttle,satimage,fars] [--variants ...]
+    .venv/bin/python bench/imbalance.py [--datasets shuttle,satimage,fars] [--variants 'a;b']
+
+Results are merged into bench/results/imbalance.json, so one data set or
+variant can be measured again alone; the Markdown tables print at the end.
 """
 
 import argparse
@@ -31,16 +34,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASETS = {"shuttle": "target", "satimage": "class", "fars": "target"}
 VARIANTS = {
     "unweighted": ["training.class_weights=none"],
-    "balanced (default)": [],
-    "effective_number": ["training.class_weights=effective_number"],
-    "focal (balanced alpha)": ["training.loss=focal"],
+    "balanced": ["training.class_weights=balanced"],
+    "effective_number (default)": [],
+    "focal (balanced alpha)": ["training.loss=focal", "training.class_weights=balanced"],
     "logit_adjusted": ["training.loss=logit_adjusted", "training.class_weights=none"],
     "post-hoc logit adjustment": [
         "training.class_weights=none",
         "training.posthoc_logit_adjustment_tau=1.0",
     ],
-    "tuned": ["tuning.enabled=true"],
+    "tuned (default weights)": ["tuning.enabled=true"],
 }
+RESULTS = os.path.join(REPO, "bench", "results", "imbalance.json")
 SEED = 0
 
 
@@ -169,26 +173,34 @@ def main() -> None:
     parser.add_argument("--variants", default=";".join(VARIANTS), help="';'-separated")
     parser.add_argument("--workdir", default=os.path.join(REPO, "output", "bench"))
     args = parser.parse_args()
-    results = {}
+    results = _load()
     for name in args.datasets.split(","):
         label = DATASETS[name]
         train_path, test = split(name, args.workdir)
         classes = sorted(test[label].astype(str).unique(), key=lambda c: (len(c), c))
-        rows = {"HistGradientBoosting (balanced)": gbdt_baseline(train_path, test, label, classes)}
+        rows = results.setdefault(name, {})
+        rows["HistGradientBoosting (balanced)"] = gbdt_baseline(train_path, test, label, classes)
         output = os.path.join(args.workdir, name, "pipeline")
         for variant in args.variants.split(";"):
             seconds = run_variant(train_path, label, output, VARIANTS[variant])
             rows[variant] = {**score_pushed_model(output, test, label, classes), "seconds": seconds}
             print(f"{name:9} {variant:28} macro-F1 {rows[variant]['macro_f1']:.4f}", flush=True)
-            results[name] = rows
             _save(results)
     print(markdown(results))
 
 
+def _load() -> dict:
+    """Earlier results, so that one data set or variant can be measured again alone."""
+    if not os.path.exists(RESULTS):
+        return {}
+    with open(RESULTS) as f:
+        return json.load(f)
+
+
 def _save(results: dict) -> None:
     """Writes after every variant, so a long run that stops keeps what it measured."""
-    os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
-    with open(os.path.join(REPO, "bench", "results", "imbalance.json"), "w") as f:
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, "w") as f:
         json.dump(results, f, indent=2)
 
 

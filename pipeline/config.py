@@ -60,7 +60,7 @@ class TrainingConfig:
     learning_rate: float = 0.003
     early_stopping_patience: int = 4  # epochs without a better val macro-F1
     seed: int = 42
-    class_weights: str = "balanced"  # none | balanced | effective_number
+    class_weights: str = "effective_number"  # none | balanced | effective_number
     effective_number_beta: float = 0.999
     max_class_weight: float = 100.0  # clip for the rarest classes
     loss: str = "cross_entropy"  # cross_entropy | focal | logit_adjusted

@@ -14,32 +14,34 @@ import io
 import json
 import os
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from tfx.utils import path_utils
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-import numpy as np  # noqa: E402
-from tfx.utils import path_utils  # noqa: E402
-
-from components import features  # noqa: E402
-from components.class_skew import read_report  # noqa: E402
-from pipeline.gate import evaluate_gates, format_markdown  # noqa: E402
-from pipeline.results import LatestRun, read_confusion_matrix, read_evaluation  # noqa: E402
+from components import features
+from components.class_skew import read_report
+from pipeline.gate import COLUMNS, evaluate_gates, format_markdown
+from pipeline.results import LatestRun, read_confusion_matrix, read_evaluation
 
 SPLIT_COLORS = {"train": "#4C72B0", "eval": "#DD8452"}
 METRIC_COLORS = {"precision": "#4C72B0", "recall": "#55A868", "f1": "#C44E52"}
 
 
-def _png(figure) -> str:
+def _subplots(width: float, height: float, columns: int = 1):
+    """A figure without pyplot: no global state and no GUI backend needed."""
+    figure = Figure(figsize=(width, height))
+    return figure, figure.subplots(1, columns)
+
+
+def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
     return base64.b64encode(buffer.getvalue()).decode()
 
 
 def plot_class_distribution(skew: dict) -> str:
     classes, splits = skew["classes"], list(skew["splits"])
-    figure, axis = plt.subplots(figsize=(max(6, 0.8 * len(classes) + 2), 3.6))
+    figure, axis = _subplots(max(6, 0.8 * len(classes) + 2), 3.6)
     width = 0.8 / len(splits)
     for i, split in enumerate(splits):
         counts = [skew["splits"][split]["counts"][c] for c in classes]
@@ -59,7 +61,7 @@ def plot_confusion_matrices(matrix: np.ndarray, class_names: list[str]) -> str:
     rows = matrix.sum(axis=1, keepdims=True)
     normalized = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)
     size = max(4.5, 0.55 * len(class_names) + 2)
-    figure, axes = plt.subplots(1, 2, figsize=(2 * size, size))
+    figure, axes = _subplots(2 * size, size, columns=2)
     for axis, values, title, fmt in (
         (axes[0], matrix, "Confusion matrix (counts)", "d"),
         (axes[1], normalized, "Row-normalised (recall on the diagonal)", ".2f"),
@@ -86,7 +88,7 @@ def plot_confusion_matrices(matrix: np.ndarray, class_names: list[str]) -> str:
 
 def plot_class_metrics(class_metrics: dict, floors: dict[str, float]) -> str:
     classes = list(class_metrics)
-    figure, axis = plt.subplots(figsize=(max(6, 0.9 * len(classes) + 2), 3.6))
+    figure, axis = _subplots(max(6, 0.9 * len(classes) + 2), 3.6)
     width = 0.26
     for i, metric in enumerate(("precision", "recall", "f1")):
         values = [np.nan_to_num(class_metrics[c].get(metric, np.nan)) for c in classes]
@@ -109,24 +111,27 @@ def plot_class_metrics(class_metrics: dict, floors: dict[str, float]) -> str:
     return _png(figure)
 
 
-def plot_slice_metrics(slice_metrics: dict, min_macro_f1: float) -> str:
+def plot_slice_metrics(slice_metrics: dict, accuracy_floors: dict[str, float]) -> str:
+    """Accuracy and macro-F1 per slice; NaN (a class absent from the slice) stays empty."""
     names = list(slice_metrics)
-    figure, axis = plt.subplots(figsize=(max(6, 0.7 * len(names) + 2), 3.4))
-    for offset, metric in ((-0.2, "macro_f1"), (0.2, "balanced_accuracy")):
+    figure, axis = _subplots(max(6, 0.7 * len(names) + 2), 3.4)
+    for offset, metric in ((-0.2, "accuracy"), (0.2, "macro_f1")):
         values = [slice_metrics[n].get(metric, np.nan) for n in names]
-        axis.bar(np.arange(len(names)) + offset, np.nan_to_num(values), 0.4, label=metric)
-    if min_macro_f1:
-        axis.axhline(min_macro_f1, color="black", linestyle="--", label="macro-F1 floor")
+        axis.bar(np.arange(len(names)) + offset, values, 0.4, label=metric)
+    for i, name in enumerate(names):
+        if name in accuracy_floors:
+            axis.hlines(accuracy_floors[name], i - 0.45, i + 0.05, colors="black", linestyles="--")
+    axis.plot([], [], "k--", label="accuracy floor")
     axis.set_xticks(range(len(names)), names, rotation=30, ha="right")
     axis.set_ylim(0, 1.05)
     axis.set_title("Metrics per slice")
-    axis.legend(fontsize=8)
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return _png(figure)
 
 
 def plot_class_weights(training: dict) -> str:
     weights = training["class_weights"]
-    figure, axis = plt.subplots(figsize=(max(6, 0.7 * len(weights) + 2), 3.2))
+    figure, axis = _subplots(max(6, 0.7 * len(weights) + 2), 3.2)
     bars = axis.bar(list(weights), list(weights.values()), color="#8172B3")
     axis.bar_label(bars, labels=[f"{w:.3g}" for w in weights.values()], fontsize=8)
     axis.set_yscale("log")
@@ -154,12 +159,7 @@ def build_report(metadata_path: str) -> str:
     ok = gate.exit_code == 0
     sections = [
         f'<p class="verdict {"pass" if ok else "fail"}">{html.escape(gate.verdict)}</p>',
-        _table(
-            [f.cells() for f in gate.failures],
-            ("gate", "check", "class", "slice", "value", "bound"),
-        )
-        if gate.failures
-        else "",
+        _table([f.cells() for f in gate.failures], COLUMNS) if gate.failures else "",
     ]
     skew = run.output("ClassSkew", "report")
     if skew is not None:
@@ -196,7 +196,7 @@ def build_report(metadata_path: str) -> str:
             sections += [
                 "<h2>Slices</h2>",
                 _image(
-                    plot_slice_metrics(outcome.slice_metrics, options["min_macro_f1"]),
+                    plot_slice_metrics(outcome.slice_metrics, options["slice_min_accuracy"]),
                     "metrics per slice",
                 ),
             ]

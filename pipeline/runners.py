@@ -88,7 +88,6 @@ def run_local(config: Config) -> "RunOutcome | None":
     Raises:
       PipelineError: bad input, or a gate that stopped the run.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     root = os.path.abspath(config.pipeline.output)
     log_path = os.path.join(root, "logs", datetime.datetime.now().strftime("run-%Y%m%d-%H%M%S.log"))
     os.makedirs(os.path.dirname(log_path), exist_ok=True)

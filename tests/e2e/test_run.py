@@ -155,10 +155,16 @@ def test_class_counts_and_weights_come_from_the_data(shuttle_run, shuttle_sample
         training = json.load(f)
     train_counts = dict(zip(training["class_names"], training["class_counts"], strict=True))
     assert train_counts == report["splits"]["train"]["counts"]  # Transform agrees with TFDV
+    # The default strategy, effective_number (Cui et al. 2019) with beta 0.999,
+    # rescaled so that the weighted example count is n, then clipped at 100.
     weights = training["class_weights"]
-    n, k = sum(train_counts.values()), len(train_counts)
-    for name, count in train_counts.items():  # the default strategy is `balanced`
-        assert weights[name] == pytest.approx(min(n / (k * count), 100.0), rel=1e-6)
+    beta, n = 0.999, sum(train_counts.values())
+    raw = {name: (1 - beta) / (1 - beta**count) for name, count in train_counts.items()}
+    scale = n / sum(raw[name] * count for name, count in train_counts.items())
+    for name in train_counts:
+        assert weights[name] == pytest.approx(min(raw[name] * scale, 100.0), rel=1e-6)
+    rarest = min(train_counts, key=train_counts.get)
+    assert weights[rarest] > 1 > weights[max(train_counts, key=train_counts.get)]
 
 
 def test_evaluator_metrics_equal_scikit_learn_on_the_same_examples(shuttle_run):

@@ -4,6 +4,8 @@
         [--output DIR] [--set section.key=value ...]
     python pipeline_runner.py gate [--output DIR]
     python pipeline_runner.py report [--output DIR]
+    python pipeline_runner.py compile --target vertex --output FILE [--config FILE]
+        [--data PATH] [--label NAME] [--set section.key=value ...]
 
 Only parses arguments, loads the config, dispatches and maps errors to the
 exit codes in pipeline.errors.ExitCode.
@@ -40,6 +42,15 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--output", default="output", help="the run's output directory")
     report = commands.add_parser("report", help="write an HTML report of the latest run")
     report.add_argument("--output", default="output", help="the run's output directory")
+    compile_ = commands.add_parser(
+        "compile", help="compile the same pipeline for Vertex AI / Kubeflow Pipelines v2"
+    )
+    compile_.add_argument("--target", choices=["vertex"], default="vertex")
+    compile_.add_argument("--output", default="pipeline.json", help=".json or .yaml spec file")
+    compile_.add_argument("--data", help="data location the pipeline reads, e.g. gs://b/x.csv")
+    compile_.add_argument("--label", help="name of the label column")
+    compile_.add_argument("--config", help="YAML config file with a vertex section")
+    compile_.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     return parser
 
 
@@ -114,7 +125,16 @@ def _report(args: argparse.Namespace) -> ExitCode:
     return ExitCode.SUCCESS
 
 
-COMMANDS = {"run": _run, "gate": _gate, "report": _report}
+def _compile(args: argparse.Namespace) -> ExitCode:
+    from pipeline.config import load_config
+    from pipeline.runners import compile_vertex
+
+    config = load_config(args.config, args.set, data__path=args.data, data__label=args.label)
+    print(f"Wrote {compile_vertex(config, args.output)}")
+    return ExitCode.SUCCESS
+
+
+COMMANDS = {"run": _run, "gate": _gate, "report": _report, "compile": _compile}
 
 
 def main(argv: list[str] | None = None) -> int:

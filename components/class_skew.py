@@ -26,7 +26,8 @@ STATISTICS_FILE = "FeatureStats.pb"
 class ClassSkewReport(artifact.Artifact):
     """Class counts, skew measures and flags per split (class_skew.json, summary.txt)."""
 
-    TYPE_NAME = "ClassSkewReport"
+    # Namespaced: KFP / Vertex accept custom types only as "namespace.Name".
+    TYPE_NAME = "imbalanced_tfx.ClassSkewReport"
 
 
 def statistics_schema(label: str, curated: schema_pb2.Schema | None = None) -> schema_pb2.Schema:

@@ -130,6 +130,14 @@ class EvaluationConfig:
 
 
 @dataclasses.dataclass
+class VertexConfig:
+    """Where the compiled pipeline runs on Vertex AI / Kubeflow Pipelines v2."""
+
+    image: str = ""  # container image with this package installed
+    pipeline_root: str = ""  # gs://bucket/path: artifacts, serving/ and the compiled module
+
+
+@dataclasses.dataclass
 class Config:
     """All settings of one pipeline run."""
 
@@ -139,6 +147,7 @@ class Config:
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
     tuning: TuningConfig = dataclasses.field(default_factory=TuningConfig)
     evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
+    vertex: VertexConfig = dataclasses.field(default_factory=VertexConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -20,16 +20,17 @@ def input_location(path: str) -> tuple[str, str]:
     """Splits a file or folder path into ExampleGen's (input_base, file pattern).
 
     Local paths become absolute: components may run in another working directory.
+    A remote path (gs://...) is a file when it ends in .csv or .gz, a folder
+    otherwise, so that compiling a pipeline needs no network access.
     """
-    if "://" not in path:
+    if "://" in path:
+        is_file = path.endswith((".csv", ".gz"))
+    else:
         path = os.path.abspath(path)
-    if FileSystems.exists(path) and not _is_dir(path):
+        is_file = os.path.isfile(path)
+    if is_file:
         return os.path.dirname(path), os.path.basename(path)
     return path.rstrip("/"), CSV_PATTERN
-
-
-def _is_dir(path: str) -> bool:
-    return os.path.isdir(path) if "://" not in path else path.endswith("/")
 
 
 def csv_files(path: str) -> list[str]:

@@ -59,3 +59,8 @@ def test_folder_files_must_share_a_header(tmp_path):
 def test_empty_folder(tmp_path):
     with pytest.raises(BadInputError, match="no non-empty CSV files"):
         check_data(_config(tmp_path))
+
+
+def test_remote_paths_are_split_without_network_access():
+    assert input_location("gs://b/data/x.csv.gz") == ("gs://b/data", "x.csv.gz")
+    assert input_location("gs://b/data/") == ("gs://b/data", "*.csv*")

@@ -201,6 +201,11 @@ def format_summary(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def flag_text(flag: dict[str, Any]) -> str:
+    """One finding as a person reads it, naming the config key that controls it."""
+    return f"{flag['split']}: {flag['message']} (class_skew.{flag['check']})"
+
+
 def read_report(uri: str) -> dict[str, Any]:
     with fileio.open(os.path.join(uri, REPORT_FILE)) as f:
         return json.load(f)

@@ -14,7 +14,7 @@ from tfx.components.example_validator.executor import DEFAULT_FILE_NAME
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from components.class_skew import ClassSkewReport, read_report
+from components.class_skew import ClassSkewReport, flag_text, read_report
 from pipeline.errors import SchemaGateError
 
 
@@ -35,11 +35,7 @@ def read_anomalies(
 
 def gated_skew_flags(report: dict) -> list[str]:
     """The class-skew findings configured to stop the run."""
-    return [
-        f"{flag['split']} split: {flag['message']} (class_skew.{flag['check']})"
-        for flag in report["flags"]
-        if flag["action"] == "gate"
-    ]
+    return [flag_text(flag) for flag in report["flags"] if flag["action"] == "gate"]
 
 
 @tfx.dsl.components.component

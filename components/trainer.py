@@ -111,12 +111,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     keras.utils.set_random_seed(hparams["seed"])
     transform_output = tft.TFTransformOutput(fn_args.transform_output)
     data = TrainingData.load(transform_output)
+    weights = dict(zip(data.class_names, data.weights(hparams).tolist(), strict=True))
     logging.info(
-        "Classes %s, train counts %s, %s weights %s, loss %s",
-        data.class_names,
-        data.class_counts,
+        "Train counts %s, %s class weights %s, loss %s",
+        dict(zip(data.class_names, data.class_counts, strict=True)),
         hparams["class_weights"],
-        data.weights(hparams).round(3).tolist(),
+        weights,
         hparams["loss"],
     )
     model = build_and_compile(data, hparams)
@@ -141,7 +141,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     summary = {
         "class_names": data.class_names,
         "class_counts": data.class_counts,
-        "class_weights": dict(zip(data.class_names, data.weights(hparams).tolist(), strict=True)),
+        "class_weights": weights,
         "hyperparameters": hparams,
         "tuned": bool(fn_args.hyperparameters),
         "epochs_trained": len(scores),

@@ -10,7 +10,7 @@ import dataclasses
 import os
 from xml.etree import ElementTree
 
-from components.class_skew import read_report
+from components.class_skew import flag_text, read_report
 from components.data_gate import read_anomalies
 from pipeline.errors import ExitCode
 from pipeline.results import Failure, LatestRun, read_evaluation
@@ -48,7 +48,7 @@ def _data_checks(run: LatestRun) -> tuple[list[Failure], list[str]]:
                 )
             )
         else:
-            warnings.append(f"{flag['split']}: {flag['message']} ({check})")
+            warnings.append(flag_text(flag))
     return failures, warnings
 
 

@@ -11,7 +11,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 from tfx.types import artifact, artifact_utils
 
-from components.class_skew import read_report
+from components.class_skew import flag_text, read_report
 from components.eval_config import CANDIDATE
 from pipeline.errors import BadInputError
 
@@ -101,11 +101,8 @@ def read_outcome(metadata_path: str) -> RunOutcome | None:
     outcome = read_evaluation(evaluation.uri)
     skew = run.output("ClassSkew", "report")
     if skew is not None:
-        outcome.skew_warnings = [
-            f"{flag['split']}: {flag['message']} (class_skew.{flag['check']})"
-            for flag in read_report(skew.uri)["flags"]
-            if flag["action"] == "warn"
-        ]
+        flags = read_report(skew.uri)["flags"]
+        outcome.skew_warnings = [flag_text(flag) for flag in flags if flag["action"] == "warn"]
     pushed = run.output("Pusher", "pushed_model")
     if pushed is not None and pushed.get_int_custom_property("pushed") == 1:
         outcome.pushed_to = pushed.get_string_custom_property("pushed_destination")

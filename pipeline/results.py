@@ -121,18 +121,24 @@ def read_evaluation(evaluation_uri: str) -> RunOutcome:
             if key.model_name not in ("", CANDIDATE) or key.is_diff:
                 continue  # the baseline model's values and the differences
             if slice_name != "overall":
-                slice_metrics.setdefault(slice_name, {})[key.name] = value
+                if key.name in (*OVERALL_METRICS, "example_count"):  # not per-class ones
+                    slice_metrics.setdefault(slice_name, {})[key.name] = value
             elif key.name == "example_count":
                 example_count = int(value)
             elif key.name in OVERALL_METRICS:
                 metrics[key.name] = value
             elif key.name in PER_CLASS_METRICS and key.sub_key.HasField("class_id"):
                 class_metrics[class_names[key.sub_key.class_id.value]][key.name] = value
-    outcome = RunOutcome(
-        False, None, example_count, metrics, class_metrics, metric_failures(evaluation_uri)
+    return RunOutcome(
+        blessed=False,  # read_outcome sets blessing and push from ML Metadata
+        pushed_to=None,
+        example_count=example_count,
+        metrics=metrics,
+        class_metrics=class_metrics,
+        failed_checks=metric_failures(evaluation_uri, class_names),
+        class_names=class_names,
+        slice_metrics=slice_metrics,
     )
-    outcome.class_names, outcome.slice_metrics = class_names, slice_metrics
-    return outcome
 
 
 def read_class_names(evaluation_uri: str) -> list[str]:
@@ -175,11 +181,8 @@ class Failure:
 def _slice_text(slice_key) -> str:
     parts = []
     for single in slice_key.single_slice_keys:
-        value = (
-            single.bytes_value.decode()
-            if single.HasField("bytes_value")
-            else (single.int64_value if single.HasField("int64_value") else single.float_value)
-        )
+        kind = single.WhichOneof("kind")
+        value = single.bytes_value.decode() if kind == "bytes_value" else getattr(single, kind)
         parts.append(f"{single.column}={value}")
     return ", ".join(parts) or "overall"
 
@@ -196,9 +199,8 @@ def _bound_text(threshold) -> str:
     return " and ".join(parts)
 
 
-def metric_failures(evaluation_uri: str) -> list[Failure]:
+def metric_failures(evaluation_uri: str, class_names: list[str]) -> list[Failure]:
     """The Evaluator's failed thresholds, with class names instead of class ids."""
-    class_names = read_class_names(evaluation_uri)
     failures = []
     validation = tfma.load_validation_result(evaluation_uri)
     for per_slice in validation.metric_validations_per_slice:

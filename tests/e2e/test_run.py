@@ -334,6 +334,10 @@ def test_penguins_string_label_string_features_missing_values_and_slices(penguin
     sliced = [m.slice_key for m in tfma.load_metrics(evaluation) if m.slice_key.single_slice_keys]
     islands = {key.single_slice_keys[0].bytes_value for key in sliced}
     assert islands == {b"Biscoe", b"Dream", b"Torgersen"}
+    slices = read_evaluation(evaluation).slice_metrics
+    assert set(slices) == {"island=Biscoe", "island=Dream", "island=Torgersen"}
+    for metrics in slices.values():  # overall-type metrics only, no collapsed per-class ones
+        assert 0 <= metrics["accuracy"] <= 1 and "recall" not in metrics
 
 
 def test_schema_gate_stops_the_run_before_training(shuttle_sample, tmp_path):

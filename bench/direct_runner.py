@@ -17,10 +17,10 @@ from pipeline.results import LatestRun
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = {
-    "in_memory, 1 worker": ["pipeline.direct_running_mode=in_memory"],
+    "in_memory, 1 worker": ["beam.direct_running_mode=in_memory"],
     "multi_processing, 2 workers": [
-        "pipeline.direct_running_mode=multi_processing",
-        "pipeline.direct_num_workers=2",
+        "beam.direct_running_mode=multi_processing",
+        "beam.direct_num_workers=2",
     ],
 }
 BEAM_COMPONENTS = ("CsvExampleGen", "StatisticsGen", "Transform", "ClassAwareEvaluator")

@@ -17,7 +17,9 @@ import yaml
 
 from pipeline.errors import BadInputError
 
+BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner")
 DIRECT_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
+PORTABLE_ENVIRONMENTS = ("DOCKER", "EXTERNAL", "PROCESS", "LOOPBACK")
 CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "effective_number")
 LOSSES = ("cross_entropy", "focal", "logit_adjusted")
 CHECK_ACTIONS = ("warn", "gate", "off")
@@ -29,7 +31,8 @@ TUNER_OBJECTIVES = ("val_macro_f1", "val_balanced_accuracy")
 class DataConfig:
     """Where the data is and how to read it."""
 
-    path: str = ""  # a CSV file (plain or .gz) or a folder of CSV files
+    path: str = ""  # a CSV file (plain or .gz) or a folder of CSV files, local or gs://
+    query: str = ""  # a BigQuery SQL query instead of path (BigQueryExampleGen)
     label: str = ""  # the label column
     exclude_columns: list[str] = dataclasses.field(default_factory=list)  # e.g. ID columns
     categorical_columns: list[str] = dataclasses.field(default_factory=list)  # int codes
@@ -44,8 +47,27 @@ class PipelineConfig:
     name: str = "imbalanced-multiclass"
     output: str = "output"
     enable_cache: bool = True
-    direct_running_mode: str = "in_memory"
-    direct_num_workers: int = 1
+
+
+@dataclasses.dataclass
+class BeamConfig:
+    """The Beam runner of every Beam-powered component, and the options it needs."""
+
+    runner: str = "DirectRunner"  # DirectRunner | DataflowRunner | FlinkRunner | SparkRunner
+    direct_running_mode: str = "in_memory"  # DirectRunner: in_memory | multi_processing | ...
+    direct_num_workers: int = 1  # DirectRunner: 0 means one per core
+    project: str = ""  # Google Cloud project: DataflowRunner and BigQuery reads
+    region: str = ""  # DataflowRunner
+    temp_location: str = ""  # gs:// path: DataflowRunner and BigQuery reads
+    service_account_email: str = ""  # DataflowRunner workers; empty: the default
+    machine_type: str = ""  # DataflowRunner, e.g. n2-standard-4; empty: Dataflow's default
+    max_num_workers: int = 0  # DataflowRunner autoscaling cap; 0: Dataflow's default
+    flink_master: str = ""  # FlinkRunner: host:port of the JobManager
+    spark_master_url: str = ""  # SparkRunner: spark://host:7077
+    environment_type: str = "DOCKER"  # Flink/Spark SDK harness: DOCKER | EXTERNAL | ...
+    environment_config: str = ""  # its image or address; empty with DOCKER: vertex.image
+    parallelism: int = 0  # FlinkRunner; 0: Flink's default
+    extra_args: list[str] = dataclasses.field(default_factory=list)  # appended as given
 
 
 @dataclasses.dataclass
@@ -133,8 +155,12 @@ class EvaluationConfig:
 class VertexConfig:
     """Where the compiled pipeline runs on Vertex AI / Kubeflow Pipelines v2."""
 
-    image: str = ""  # container image with this package installed
-    pipeline_root: str = ""  # gs://bucket/path: artifacts, serving/ and the compiled module
+    image: str = ""  # container image with this package installed (see Dockerfile)
+    pipeline_root: str = ""  # gs://bucket/path: artifacts and serving/
+    project: str = ""  # Google Cloud project that runs the pipeline job (submit)
+    region: str = ""  # Vertex AI region, e.g. europe-west4 (submit)
+    service_account: str = ""  # the job's identity; empty: the Compute Engine default
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)  # on the pipeline job
 
 
 @dataclasses.dataclass
@@ -143,6 +169,7 @@ class Config:
 
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     pipeline: PipelineConfig = dataclasses.field(default_factory=PipelineConfig)
+    beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
     class_skew: ClassSkewConfig = dataclasses.field(default_factory=ClassSkewConfig)
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
     tuning: TuningConfig = dataclasses.field(default_factory=TuningConfig)
@@ -290,12 +317,10 @@ def _check_values(config: Config) -> None:
     problems = []
     if not 0 < config.data.eval_percent < 100:
         problems.append("data.eval_percent must be between 1 and 99")
-    if config.pipeline.direct_running_mode not in DIRECT_RUNNING_MODES:
-        problems.append(
-            f"pipeline.direct_running_mode must be one of {', '.join(DIRECT_RUNNING_MODES)}"
-        )
-    if config.pipeline.direct_num_workers < 0:
-        problems.append("pipeline.direct_num_workers must be >= 0 (0 means one per core)")
+    if bool(config.data.path) and bool(config.data.query):
+        problems.append("set data.path (CSV) or data.query (BigQuery), not both")
+    problems += _beam_problems(config)
+    problems += _label_problems(config.vertex.labels)
     training = config.training
     for key in ("epochs", "batch_size"):
         if getattr(training, key) < 1:
@@ -330,6 +355,9 @@ def _check_values(config: Config) -> None:
     if evaluation.min_slice_size < 1:
         problems.append("evaluation.min_slice_size must be >= 1")
     problems += _choice_problems(
+        ("beam.runner", [config.beam.runner], BEAM_RUNNERS),
+        ("beam.direct_running_mode", [config.beam.direct_running_mode], DIRECT_RUNNING_MODES),
+        ("beam.environment_type", [config.beam.environment_type], PORTABLE_ENVIRONMENTS),
         ("training.class_weights", [training.class_weights], CLASS_WEIGHT_STRATEGIES),
         ("training.loss", [training.loss], LOSSES),
         ("tuning.algorithm", [config.tuning.algorithm], TUNER_ALGORITHMS),
@@ -358,3 +386,46 @@ def _check_values(config: Config) -> None:
             problems.append(f"tuning.search_space.{name} must list at least one value")
     if problems:
         raise BadInputError("invalid config: " + "; ".join(problems))
+
+
+def _beam_problems(config: Config) -> list[str]:
+    """The options each Beam runner (and a BigQuery read) cannot do without."""
+    beam = config.beam
+    needs = {
+        "DataflowRunner": ("project", "region", "temp_location"),
+        "FlinkRunner": ("flink_master",),
+        "SparkRunner": ("spark_master_url",),
+    }
+    required = [(key, f"beam.runner={beam.runner}") for key in needs.get(beam.runner, ())]
+    if config.data.query:
+        required += [(key, "data.query (BigQuery)") for key in ("project", "temp_location")]
+    problems = [
+        f"beam.{key} is required with {reason}"
+        for key, reason in required
+        if not getattr(beam, key)
+    ]
+    docker_harness = beam.runner in ("FlinkRunner", "SparkRunner") and (
+        beam.environment_type == "DOCKER" and not beam.environment_config
+    )
+    if (beam.runner == "DataflowRunner" or docker_harness) and not config.vertex.image:
+        problems.append(
+            f"beam.runner={beam.runner} runs this package on remote workers: set vertex.image "
+            "to the image built from the Dockerfile"
+        )
+    if beam.temp_location and not beam.temp_location.startswith("gs://"):
+        problems.append(f"beam.temp_location must be a gs:// path, got {beam.temp_location!r}")
+    for key in ("direct_num_workers", "max_num_workers", "parallelism"):
+        if getattr(beam, key) < 0:
+            problems.append(f"beam.{key} must be >= 0 (0 means the runner's default)")
+    return problems
+
+
+def _label_problems(labels: dict[str, str]) -> list[str]:
+    """Vertex AI label rules: lowercase letters, digits, - and _, keys start with a letter."""
+    return [
+        f"vertex.labels {key}: {value!r} is not a valid label; use lowercase letters, "
+        "digits, - and _ (up to 63 characters, keys starting with a letter)"
+        for key, value in labels.items()
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", key)
+        or not re.fullmatch(r"[a-z0-9_-]{0,63}", value)
+    ]

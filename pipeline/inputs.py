@@ -41,12 +41,17 @@ def csv_files(path: str) -> list[str]:
 
 
 def check_data(config: Config) -> list[str]:
-    """Returns the CSV columns, or raises BadInputError naming the problem and the fix."""
+    """Returns the CSV columns, or raises BadInputError naming the problem and the fix.
+
+    A BigQuery query is not checked here: that would need credentials.
+    """
     data = config.data
-    if not data.path:
+    if not data.path and not data.query:
         raise BadInputError("no data given: pass --data PATH (a CSV file, .csv.gz, or a folder)")
     if not data.label:
         raise BadInputError("no label column given: pass --label NAME")
+    if data.query:
+        return []  # BigQuery checks the query and its columns when ExampleGen runs it
     if not FileSystems.exists(data.path):
         raise BadInputError(f"data path {data.path!r} does not exist; check --data")
     if data.schema and not FileSystems.exists(data.schema):

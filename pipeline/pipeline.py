@@ -7,6 +7,7 @@ import os
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import v1 as tfx
+from tfx.extensions.google_cloud_big_query.example_gen.component import BigQueryExampleGen
 from tfx.proto import example_gen_pb2
 from tfx.utils import io_utils
 
@@ -46,16 +47,41 @@ class OutputPaths:
 
 
 def beam_pipeline_args(config: Config) -> list[str]:
-    """Beam options passed to every Beam-powered component.
+    """Beam options passed to every Beam-powered component, from the `beam` config section.
 
-    FnApiRunner is the engine the DirectRunner uses for batch pipelines; naming
-    it skips Beam 2.77's attempt to download the Prism runner at run time.
+    For the DirectRunner this names FnApiRunner, the engine the DirectRunner uses
+    for batch pipelines: that skips Beam 2.77's attempt to download the Prism
+    runner at run time. Remote workers run the pipeline's own image (vertex.image)
+    so that they can import this package.
     """
-    return [
-        "--runner=FnApiRunner",
-        f"--direct_running_mode={config.pipeline.direct_running_mode}",
-        f"--direct_num_workers={config.pipeline.direct_num_workers}",
-    ]
+    beam = config.beam
+    if beam.runner == "DirectRunner":
+        runner_options = {
+            "runner": "FnApiRunner",
+            "direct_running_mode": beam.direct_running_mode,
+            "direct_num_workers": str(beam.direct_num_workers),
+        }
+    elif beam.runner == "DataflowRunner":
+        runner_options = {
+            "runner": beam.runner,
+            "region": beam.region,
+            "service_account_email": beam.service_account_email,
+            "machine_type": beam.machine_type,
+            "max_num_workers": beam.max_num_workers or "",
+            "sdk_container_image": config.vertex.image,
+        }
+    else:  # the portable runners: FlinkRunner, SparkRunner
+        runner_options = {
+            "runner": beam.runner,
+            "flink_master": beam.flink_master,
+            "spark_master_url": beam.spark_master_url,
+            "parallelism": beam.parallelism or "",
+            "environment_type": beam.environment_type,
+            "environment_config": beam.environment_config
+            or (config.vertex.image if beam.environment_type == "DOCKER" else ""),
+        }
+    options = {**runner_options, "project": beam.project, "temp_location": beam.temp_location}
+    return [f"--{key}={value}" for key, value in options.items() if value] + beam.extra_args
 
 
 def transform_config(config: Config) -> dict:
@@ -76,42 +102,55 @@ def training_config(config: Config) -> dict:
     }
 
 
+def _example_gen(config: Config):
+    """CsvExampleGen for files (local or gs://), BigQueryExampleGen for a query.
+
+    Both hash rows into train and eval by data.eval_percent.
+    """
+    eval_buckets = config.data.eval_percent
+    output_config = example_gen_pb2.Output(
+        split_config=example_gen_pb2.SplitConfig(
+            splits=[
+                example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=100 - eval_buckets),
+                example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_buckets),
+            ]
+        )
+    )
+    if config.data.query:
+        return BigQueryExampleGen(query=config.data.query, output_config=output_config)
+    input_base, pattern = input_location(config.data.path)
+    return CsvExampleGen(
+        input_base=input_base,
+        input_config=example_gen_pb2.Input(
+            splits=[example_gen_pb2.Input.Split(name="all", pattern=pattern)]
+        ),
+        output_config=output_config,
+    )
+
+
 def create_pipeline(
     config: Config,
     paths: OutputPaths,
     metadata_connection_config=None,
+    schema_file: str | None = None,
 ) -> tfx.dsl.Pipeline:
     """Builds the DAG: ExampleGen -> ... -> Evaluator -> Pusher (blessed models only).
 
     StatisticsGen computes with the curated schema (or an empty one) in which
     the label is marked categorical, so ClassSkew reads exact class counts. The
-    curated schema file is read here, when the pipeline is built.
+    curated schema file is read here, when the pipeline is built; `schema_file`
+    is where ImportSchemaGen finds it at run time (default: the same local file).
     """
-    input_base, pattern = input_location(config.data.path)
     curated = read_schema(config.data.schema) if config.data.schema else None
-    eval_buckets = config.data.eval_percent
-    example_gen = CsvExampleGen(
-        input_base=input_base,
-        input_config=example_gen_pb2.Input(
-            splits=[example_gen_pb2.Input.Split(name="all", pattern=pattern)]
-        ),
-        output_config=example_gen_pb2.Output(
-            split_config=example_gen_pb2.SplitConfig(
-                splits=[
-                    example_gen_pb2.SplitConfig.Split(
-                        name="train", hash_buckets=100 - eval_buckets
-                    ),
-                    example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_buckets),
-                ]
-            )
-        ),
-    )
+    example_gen = _example_gen(config)
     statistics_gen = tfx.components.StatisticsGen(
         examples=example_gen.outputs["examples"],
         stats_options=tfdv.StatsOptions(schema=statistics_schema(config.data.label, curated)),
     )
     if curated is not None:
-        schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.abspath(config.data.schema))
+        schema_gen = tfx.components.ImportSchemaGen(
+            schema_file=schema_file or os.path.abspath(config.data.schema)
+        )
     else:
         schema_gen = tfx.components.SchemaGen(
             statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True

@@ -1,4 +1,4 @@
-"""Runs the pipeline locally with LocalDagRunner on Beam, or compiles it for Vertex.
+"""Runs the pipeline locally with LocalDagRunner on Beam.
 
 The console shows one line per component with its duration; TensorFlow, Beam
 and Keras output (Python logging and anything written to stdout/stderr,
@@ -7,7 +7,6 @@ including C++ logs) goes to a log file under OUTPUT/logs.
 
 import contextlib
 import datetime
-import json
 import logging
 import os
 import sys
@@ -15,11 +14,10 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
-import yaml
 from absl import logging as absl_logging
 
 from pipeline.config import Config
-from pipeline.errors import BadInputError, PipelineError
+from pipeline.errors import PipelineError
 
 if TYPE_CHECKING:
     from pipeline.results import RunOutcome
@@ -119,47 +117,6 @@ def run_local(config: Config) -> "RunOutcome | None":
         outcome = read_outcome(paths.metadata)
     print(f"Finished in {time.monotonic() - started:.0f} s")
     return outcome
-
-
-def compile_vertex(config: Config, output_file: str) -> str:
-    """Compiles the same pipeline into a Vertex AI / KFP v2 spec (JSON, or YAML by extension).
-
-    Offline: needs neither network access nor cloud credentials.
-
-    Raises:
-      BadInputError: a setting the compiled pipeline needs is missing.
-    """
-    missing = [
-        key
-        for key, value in (
-            ("data.path", config.data.path),
-            ("data.label", config.data.label),
-            ("vertex.image", config.vertex.image),
-            ("vertex.pipeline_root", config.vertex.pipeline_root),
-        )
-        if not value
-    ]
-    if missing:
-        raise BadInputError(
-            f"compiling for Vertex needs {', '.join(missing)}; set them in --config or with --set"
-        )
-    from tfx import v1 as tfx
-
-    from pipeline.pipeline import OutputPaths, create_pipeline
-
-    pipeline = create_pipeline(config, OutputPaths(config.vertex.pipeline_root.rstrip("/")))
-    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
-            default_image=config.vertex.image
-        )
-    )
-    spec = runner.run(pipeline, write_out=False)
-    with open(output_file, "w", encoding="utf-8") as f:
-        if output_file.endswith((".yaml", ".yml")):
-            yaml.safe_dump(spec, f, sort_keys=False)
-        else:
-            json.dump(spec, f, indent=2)
-    return output_file
 
 
 def _pipeline_error_in_chain(error: BaseException | None) -> PipelineError | None:

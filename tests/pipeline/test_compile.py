@@ -1,27 +1,29 @@
 """The Vertex AI / KFP v2 spec compiled offline from the same create_pipeline."""
 
 import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
 
 import pytest
 import yaml
 
 import pipeline.pipeline as pipeline_module
-from pipeline import runners
+from pipeline import vertex
 from pipeline.config import load_config
 from pipeline.errors import BadInputError
+from tests.conftest import REPO
 
 IMAGE = "europe-docker.pkg.dev/my-project/ml/imbalanced-tfx:0.1.0"
 VERTEX = [f"vertex.image={IMAGE}", "vertex.pipeline_root=gs://my-bucket/imbalanced"]
+BEAM_COMPONENTS = ("CsvExampleGen", "StatisticsGen", "Transform", "ClassAwareEvaluator")
 
 
-def _compile(tmp_path, name="pipeline.json", *overrides):
-    config = load_config(
-        None,
-        [*VERTEX, *overrides],
-        data__path="gs://my-bucket/data/shuttle.csv.gz",
-        data__label="target",
-    )
-    path = runners.compile_vertex(config, str(tmp_path / name))
+def _compile(tmp_path, name="pipeline.json", *overrides, data="gs://my-bucket/data/shuttle.csv.gz"):
+    config = load_config(None, [*VERTEX, *overrides], data__path=data, data__label="target")
+    path = vertex.compile_vertex(config, str(tmp_path / name))
     with open(path) as f:
         return yaml.safe_load(f) if name.endswith(".yaml") else json.load(f)
 
@@ -58,15 +60,107 @@ def test_pusher_is_guarded_by_the_blessing(tmp_path):
 
 
 def test_image_beam_args_and_pipeline_root(tmp_path):
-    spec = _compile(tmp_path, "pipeline.yaml", "pipeline.direct_running_mode=multi_processing")
+    spec = _compile(tmp_path, "pipeline.yaml", "beam.direct_running_mode=multi_processing")
     executors = spec["pipelineSpec"]["deploymentSpec"]["executors"]
     assert {e["container"]["image"] for e in executors.values() if "container" in e} == {IMAGE}
-    for component in ("CsvExampleGen", "StatisticsGen", "Transform", "ClassAwareEvaluator"):
+    for component in BEAM_COMPONENTS:
         args = executors[f"{component}_executor"]["container"]["args"]
         assert "--direct_running_mode=multi_processing" in args, component
     assert spec["runtimeConfig"]["gcsOutputDirectory"] == "gs://my-bucket/imbalanced/pipeline"
     example_gen = json.dumps(spec["pipelineSpec"]["root"]["dag"]["tasks"]["CsvExampleGen"])
     assert "gs://my-bucket/data" in example_gen and "shuttle.csv.gz" in example_gen
+
+
+def _executor_args(spec, component):
+    return spec["pipelineSpec"]["deploymentSpec"]["executors"][f"{component}_executor"][
+        "container"
+    ]["args"]
+
+
+def test_dataflow_options_reach_every_beam_component(tmp_path):
+    spec = _compile(
+        tmp_path,
+        "pipeline.json",
+        "beam.runner=DataflowRunner",
+        "beam.project=my-project",
+        "beam.region=europe-west4",
+        "beam.temp_location=gs://my-bucket/tmp",
+        "beam.machine_type=n2-standard-4",
+    )
+    expected = {
+        "--runner=DataflowRunner",
+        "--project=my-project",
+        "--region=europe-west4",
+        "--temp_location=gs://my-bucket/tmp",
+        "--machine_type=n2-standard-4",
+        f"--sdk_container_image={IMAGE}",
+    }
+    for component in BEAM_COMPONENTS:
+        args = _executor_args(spec, component)
+        assert expected <= set(args), component
+        assert not any(arg.startswith("--direct_") for arg in args), component
+
+
+def test_bigquery_query_compiles_to_bigquery_example_gen(tmp_path):
+    spec = _compile(
+        tmp_path,
+        "pipeline.json",
+        "data.query=SELECT * FROM `my-project.ml.shuttle`",
+        "beam.project=my-project",
+        "beam.temp_location=gs://my-bucket/tmp",
+        data=None,
+    )
+    tasks = spec["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert "BigQueryExampleGen" in tasks and "CsvExampleGen" not in tasks
+    assert "my-project.ml.shuttle" in json.dumps(tasks["BigQueryExampleGen"])
+    assert "BigQueryExampleGen" in tasks["StatisticsGen"]["dependentTasks"]
+    assert "--temp_location=gs://my-bucket/tmp" in _executor_args(spec, "BigQueryExampleGen")
+
+
+def test_curated_schema_is_read_from_the_image(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    spec = _compile(tmp_path, "pipeline.json", "data.schema=schema/shuttle.pbtxt")
+    import_schema = json.dumps(spec["pipelineSpec"]["root"]["dag"]["tasks"]["ImportSchemaGen"])
+    assert f"{vertex.IMAGE_SCHEMA_DIR}/shuttle.pbtxt" in import_schema
+    assert REPO not in json.dumps(spec)
+
+
+def test_curated_schema_outside_schema_folder_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    outside = tmp_path / "mine.pbtxt"
+    outside.write_text((pathlib.Path(REPO) / "schema" / "shuttle.pbtxt").read_text())
+    with pytest.raises(BadInputError, match="must be a file in the repository's schema/ folder"):
+        _compile(tmp_path, "pipeline.json", f"data.schema={outside}")
+
+
+def test_every_executor_and_module_function_imports_by_dotted_path(tmp_path):
+    """Vertex workers import executors and module code by name; nothing may live in __main__."""
+    spec = _compile(tmp_path, "pipeline.json", "tuning.enabled=true")
+    dotted = set()
+    for executor in spec["pipelineSpec"]["deploymentSpec"]["executors"].values():
+        args = executor.get("container", {}).get("args", [])
+        if "--executor_class_path" in args:
+            dotted.add(args[args.index("--executor_class_path") + 1])
+    text = json.dumps(spec)
+    for name in ("preprocessing_fn", "run_fn", "tuner_fn"):
+        dotted.update(re.findall(rf"components\.\w+\.{name}", text))
+    assert len(dotted) >= 10 and not any(path.startswith("__main__") for path in dotted)
+    check = (
+        "import importlib, sys\n"
+        "for path in sys.argv[1:]:\n"
+        "    module, _, name = path.rpartition('.')\n"
+        "    getattr(importlib.import_module(module), name)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", check, *sorted(dotted)],
+        cwd=tmp_path,  # not the repository: imports must resolve through the installed package
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_vertex_compiles_the_pipeline_that_create_pipeline_builds(tmp_path, monkeypatch):
@@ -86,4 +180,4 @@ def test_vertex_compiles_the_pipeline_that_create_pipeline_builds(tmp_path, monk
 def test_missing_settings_are_named(tmp_path):
     config = load_config(None, [], data__path="gs://b/x.csv", data__label="y")
     with pytest.raises(BadInputError, match="vertex.image, vertex.pipeline_root"):
-        runners.compile_vertex(config, str(tmp_path / "p.json"))
+        vertex.compile_vertex(config, str(tmp_path / "p.json"))

@@ -56,8 +56,15 @@ def test_unknown_section_is_named():
         ("evaluation.class_recall=[0.5]", r"'evaluation.class_recall' must be a mapping"),
         ("evaluation.slice_min_accuracy={island: 0.5}", r"must look like feature=value"),
         ("training.dropout=1", r"training.dropout must be in \[0, 1\)"),
-        ("pipeline.direct_running_mode=fast", r"direct_running_mode must be one of"),
+        ("beam.direct_running_mode=fast", r"direct_running_mode must be one of"),
         ("data.eval_percent=0", r"eval_percent must be between 1 and 99"),
+        ("beam.runner=SparkRuner", r"beam.runner must be one of DirectRunner, DataflowRunner"),
+        ("beam.runner=DataflowRunner", r"beam.project is required with beam.runner=Dataflow"),
+        ("beam.runner=FlinkRunner", r"beam.flink_master is required with beam.runner=Flink"),
+        ("beam.runner=SparkRunner", r"beam.spark_master_url is required"),
+        ("beam.temp_location=/tmp/beam", r"beam.temp_location must be a gs:// path"),
+        ("data.query=SELECT 1", r"beam.project is required with data.query \(BigQuery\)"),
+        ("vertex.labels={Team: ml}", r"vertex.labels Team: 'ml' is not a valid label"),
         ("training.epochs", r"not of the form section.key=value"),
     ],
 )
@@ -129,3 +136,21 @@ def test_class_floors_by_name_and_slice_floors():
     )
     assert config.evaluation.class_recall == {"2": 0.5, "Gentoo": 1.0}
     assert config.evaluation.slice_min_accuracy == {"sex=male": 0.8}
+
+
+def test_remote_runners_need_the_image_their_workers_run():
+    with pytest.raises(BadInputError, match="set vertex.image to the image built from"):
+        load_config(
+            None,
+            ["beam.runner=FlinkRunner", "beam.flink_master=flink:8081"],
+        )
+    config = load_config(
+        None,
+        ["beam.runner=FlinkRunner", "beam.flink_master=flink:8081", "vertex.image=img:1"],
+    )
+    assert config.beam.environment_type == "DOCKER"
+
+
+def test_data_path_and_query_are_exclusive():
+    with pytest.raises(BadInputError, match="set data.path .CSV. or data.query .BigQuery."):
+        load_config(None, ["data.path=x.csv", "data.query=SELECT 1"])

@@ -4,6 +4,7 @@ import os
 
 import pytest
 import tensorflow_data_validation as tfdv
+from tfx.dsl.components.base.base_beam_component import BaseBeamComponent
 
 from pipeline.config import load_config
 from pipeline.pipeline import OutputPaths, create_pipeline
@@ -110,12 +111,92 @@ def test_module_code_gets_config_by_dotted_path_and_custom_config(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["in_memory", "multi_processing"])
-def test_beam_options_reach_the_pipeline(mode, tmp_path):
+def test_direct_runner_options_reach_the_pipeline(mode, tmp_path):
     pipeline = _pipeline(
-        f"pipeline.direct_running_mode={mode}", "pipeline.direct_num_workers=2", tmp_path=tmp_path
+        f"beam.direct_running_mode={mode}", "beam.direct_num_workers=2", tmp_path=tmp_path
     )
-    assert f"--direct_running_mode={mode}" in pipeline.beam_pipeline_args
-    assert "--direct_num_workers=2" in pipeline.beam_pipeline_args
+    assert pipeline.beam_pipeline_args == [
+        "--runner=FnApiRunner",
+        f"--direct_running_mode={mode}",
+        "--direct_num_workers=2",
+    ]
+
+
+REMOTE_RUNNERS = {
+    "DataflowRunner": (
+        [
+            "beam.project=my-project",
+            "beam.region=europe-west4",
+            "beam.temp_location=gs://my-bucket/tmp",
+            "beam.max_num_workers=8",
+        ],
+        [
+            "--runner=DataflowRunner",
+            "--region=europe-west4",
+            "--max_num_workers=8",
+            "--sdk_container_image=img:1",
+            "--project=my-project",
+            "--temp_location=gs://my-bucket/tmp",
+        ],
+    ),
+    "FlinkRunner": (
+        ["beam.flink_master=flink:8081", "beam.parallelism=4"],
+        [
+            "--runner=FlinkRunner",
+            "--flink_master=flink:8081",
+            "--parallelism=4",
+            "--environment_type=DOCKER",
+            "--environment_config=img:1",
+        ],
+    ),
+    "SparkRunner": (
+        [
+            "beam.spark_master_url=spark://spark:7077",
+            "beam.environment_type=EXTERNAL",
+            "beam.environment_config=localhost:50000",
+        ],
+        [
+            "--runner=SparkRunner",
+            "--spark_master_url=spark://spark:7077",
+            "--environment_type=EXTERNAL",
+            "--environment_config=localhost:50000",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("runner", sorted(REMOTE_RUNNERS))
+def test_remote_runner_options_reach_every_beam_component(runner, tmp_path):
+    overrides, expected = REMOTE_RUNNERS[runner]
+    pipeline = _pipeline(
+        f"beam.runner={runner}",
+        "vertex.image=img:1",
+        "beam.extra_args=[--save_main_session]",
+        *overrides,
+        tmp_path=tmp_path,
+    )
+    assert pipeline.beam_pipeline_args == [*expected, "--save_main_session"]
+    beam_components = [c.id for c in pipeline.components if isinstance(c, BaseBeamComponent)]
+    assert {"CsvExampleGen", "StatisticsGen", "Transform", "ClassAwareEvaluator"} <= set(
+        beam_components
+    )
+
+
+def test_bigquery_query_uses_bigquery_example_gen(tmp_path):
+    config = load_config(
+        None,
+        [
+            "data.query=SELECT * FROM `p.d.shuttle`",
+            "beam.project=p",
+            "beam.temp_location=gs://b/tmp",
+        ],
+        data__label="target",
+    )
+    pipeline = create_pipeline(config, OutputPaths(str(tmp_path)))
+    example_gen = _by_id(pipeline)["BigQueryExampleGen"]
+    assert "SELECT * FROM `p.d.shuttle`" in example_gen.exec_properties["input_config"]
+    assert '"hash_buckets": 20' in example_gen.exec_properties["output_config"]
+    assert {"--project=p", "--temp_location=gs://b/tmp"} <= set(pipeline.beam_pipeline_args)
 
 
 def test_output_layout(tmp_path):

@@ -5,8 +5,10 @@ LABEL ?= target
 SCHEMA ?= schema/shuttle.pbtxt
 OUTPUT ?= output
 ARGS ?=
+# The worker image for Vertex AI (see Dockerfile); set it to your Artifact Registry path.
+IMAGE ?= us-docker.pkg.dev/PROJECT/REPO/imbalanced-tfx:0.1.0
 
-.PHONY: setup run test lint bench-imbalance bench-direct-runner clean
+.PHONY: setup run test lint bench-imbalance bench-direct-runner image push-image clean
 
 setup:
 	@bash scripts/setup.sh
@@ -28,6 +30,13 @@ bench-imbalance: setup
 
 bench-direct-runner: setup
 	$(PYTHON) bench/direct_runner.py
+
+# linux/amd64: Vertex AI's workers and the TFX image are x86-64 only.
+image:
+	docker build --platform linux/amd64 -t $(IMAGE) .
+
+push-image: image
+	docker push $(IMAGE)
 
 clean:
 	rm -rf $(OUTPUT)

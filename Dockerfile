@@ -25,4 +25,4 @@ COPY components/ components/
 RUN python -m pip install --no-cache-dir --no-deps --no-build-isolation . \
     && rm -rf build ./*.egg-info \
     && python -I -c "import tfx; assert tfx.__version__ == '1.21.0', tfx.__version__" \
-    && python -I -c "import components.class_skew, components.csv_example_gen, components.data_gate, components.evaluator, components.trainer, components.transform"
+    && python -I -c "import components.class_skew, components.csv_example_gen, components.data_gate, components.evaluator, components.pusher, components.row_counts, components.trainer, components.transform"

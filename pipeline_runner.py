@@ -66,10 +66,14 @@ PER_CLASS = ("precision", "recall", "f1")
 
 
 def _print_outcome(outcome) -> None:
+    from components.row_counts import describe_row_counts
+
     if outcome.skew_warnings:
         print("\nClass-skew warnings:")
         for warning in outcome.skew_warnings:
             print(f"  {warning}")
+    if outcome.row_counts:
+        print(f"\nRows per step: {describe_row_counts(outcome.row_counts, outcome.example_count)}")
     print(f"\nEvaluated {outcome.example_count} eval examples:")
     for name, value in outcome.metrics.items():
         print(f"  {name:<18} {value:.4f}")

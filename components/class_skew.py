@@ -18,6 +18,8 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact, artifact_utils
 from tfx.utils import io_utils
 
+from pipeline.errors import BadInputError
+
 REPORT_FILE = "class_skew.json"
 SUMMARY_FILE = "summary.txt"
 STATISTICS_FILE = "FeatureStats.pb"
@@ -55,20 +57,20 @@ def label_counts(
     """Exact (class -> count, examples without a label) from one split's statistics.
 
     Raises:
-      ValueError: if the label is missing or only has numeric statistics.
+      BadInputError: if the label is missing or holds non-integer numbers.
     """
     for feature in statistics.features:
         if list(feature.path.step) == [label] or feature.name == label:
             if feature.WhichOneof("stats") != "string_stats":
-                raise ValueError(
-                    f"the statistics of label {label!r} are numeric, so class counts are not "
-                    "exact; mark the label categorical in the curated schema "
-                    "(int_domain { is_categorical: true })"
+                raise BadInputError(
+                    f"label {label!r} holds non-integer numbers (or the curated schema types it "
+                    "FLOAT), so its values are not classes: write classes as integers (1, not "
+                    "1.0) or as text"
                 )
             buckets = feature.string_stats.rank_histogram.buckets
             counts = {bucket.label: int(bucket.sample_count) for bucket in buckets}
             return counts, int(feature.string_stats.common_stats.num_missing)
-    raise ValueError(f"label {label!r} is not in the statistics")
+    raise BadInputError(f"label {label!r} is not in the data; check --label")
 
 
 def _shares(counts: dict[str, int], classes: list[str]) -> list[float]:
@@ -151,7 +153,19 @@ def analyze(
         for cls in classes:
             count = split_counts.get(cls, 0)
             if count == 0:
-                flag("missing_class", 0, f"class {cls!r} has no examples", split, cls)
+                elsewhere = ", ".join(
+                    f"{other_counts.get(cls, 0)} in {other}"
+                    for other, other_counts in counts.items()
+                    if other != split
+                )
+                flag(
+                    "missing_class",
+                    0,
+                    f"class {cls!r} has no examples ({elsewhere}); every class needs examples "
+                    "in every split: add rows of it or remove its rows",
+                    split,
+                    cls,
+                )
             elif count < checks["min_class_count"]["threshold"]:
                 flag(
                     "min_class_count", count, f"class {cls!r} has only {count} examples", split, cls

@@ -6,20 +6,38 @@ which a compressed file does not support. It also splits the header on ','
 without honouring quotes. This executor reads header and rows through Beam's
 FileSystems (compression by extension, local or GCS) and reuses TFX's
 conversion of parsed rows to tf.Examples.
+
+Before Beam runs, `audit_csv` reads every row once in plain Python: rows with
+the wrong number of fields, text or NaN / infinity in a numeric column and
+columns with no values stop the run with the file and line to fix, instead of
+being silently typed as strings or dropped. After Beam, the examples written
+per split must add up to the rows read (RowCountError otherwise).
 """
 
+import codecs
 import csv
+import dataclasses
+import json
+import math
 import os
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from google.protobuf import any_pb2, struct_pb2
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.components.example_gen.csv_example_gen import executor as tfx_csv
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
-from tfx.types import standard_component_specs
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
+
+from components.row_counts import CSV_ROWS_PROPERTY, count_records
+from pipeline.errors import BadInputError, RowCountError
+
+MAX_LISTED = 3  # problem locations listed per kind; the count says how many more
 
 
 def read_csv_header(path: str) -> list[str]:
@@ -39,7 +57,8 @@ class _ReadCsvRecords(beam.DoFn):
             while line := file.readline():
                 record += line.decode("utf-8")
                 if record.count('"') % 2 == 0:
-                    yield record
+                    if record.strip():  # blank lines are not rows (audit_csv skips them too)
+                        yield record
                     record = ""
             if record:
                 raise ValueError(f"{path} ends inside a quoted field (unbalanced quotes)")
@@ -75,11 +94,152 @@ def _csv_to_example(pipeline, exec_properties, split_pattern):
     )
 
 
+@dataclasses.dataclass
+class _Column:
+    """What the audit saw in one column."""
+
+    values: int = 0  # non-empty cells
+    numbers: int = 0  # cells that parse as finite numbers
+    text: list[str] = dataclasses.field(default_factory=list)  # first non-numbers, located
+    non_finite: list[str] = dataclasses.field(default_factory=list)  # first NaN / inf, located
+    text_count: int = 0
+    non_finite_count: int = 0
+
+
+def _located(problems: list[str], count: int) -> str:
+    more = f" and {count - len(problems)} more" if count > len(problems) else ""
+    return ", ".join(problems) + more
+
+
+def audit_csv(files: list[str], skip_columns: set[str] = frozenset()) -> int:
+    """Reads every row once; returns the number of data rows.
+
+    Raises:
+      BadInputError: naming file, line and column of malformed rows, text or
+        NaN / infinity in a numeric column, empty columns or no rows at all.
+    """
+    header = read_csv_header(files[0])
+    columns = {name: _Column() for name in header}
+    rows, malformed, malformed_count = 0, [], 0
+    for path in files:
+        with FileSystems.open(path) as raw:
+            lines = codecs.iterdecode(iter(raw.readline, b""), "utf-8-sig")
+            reader = csv.reader(lines)
+            next(reader, None)  # the header
+            line = reader.line_num + 1
+            for record in reader:
+                where, line = f"{path} line {line}", reader.line_num + 1
+                if not record or record == [""]:
+                    continue  # a blank line
+                rows += 1
+                if len(record) != len(header):
+                    malformed_count += 1
+                    if len(malformed) < MAX_LISTED:
+                        malformed.append(f"{where} ({len(record)} fields)")
+                    continue
+                for name, cell in zip(header, record, strict=True):
+                    if name not in skip_columns and cell:
+                        _audit_cell(columns[name], cell, where)
+    problems = []
+    if not rows:
+        problems.append(f"no data rows: {', '.join(files)} hold a header only")
+    if malformed_count:
+        problems.append(
+            f"{malformed_count} rows do not have the header's {len(header)} fields: "
+            f"{_located(malformed, malformed_count)}. Fix or remove these rows."
+        )
+    for name, column in columns.items():
+        if name in skip_columns:
+            continue
+        if rows and not column.values:
+            problems.append(
+                f"column {name!r} is empty in every row: remove it from the data or list it "
+                "in data.exclude_columns"
+            )
+        elif column.text and column.numbers > column.text_count:
+            problems.append(
+                f"column {name!r} holds numbers, but {_located(column.text, column.text_count)} "
+                "are not numbers. Fix these values; write missing values as empty fields."
+            )
+        if column.non_finite:
+            problems.append(
+                f"column {name!r} holds NaN or infinity: "
+                f"{_located(column.non_finite, column.non_finite_count)}. Write missing values "
+                "as empty fields and replace infinities with finite values."
+            )
+    if problems:
+        raise BadInputError("the CSV data cannot be used as it is:\n  - " + "\n  - ".join(problems))
+    return rows
+
+
+def _audit_cell(column: _Column, cell: str, where: str) -> None:
+    column.values += 1
+    try:
+        number = float(cell)
+    except ValueError:
+        column.text_count += 1
+        if len(column.text) < MAX_LISTED:
+            column.text.append(f"{cell!r} at {where}")
+        return
+    if math.isfinite(number):
+        column.numbers += 1
+    else:
+        column.non_finite_count += 1
+        if len(column.non_finite) < MAX_LISTED:
+            column.non_finite.append(f"{cell!r} at {where}")
+
+
+def audit_options(exclude_columns: list[str]) -> example_gen_pb2.CustomConfig:
+    """ExampleGen's custom_config: the columns the audit skips (they are not features)."""
+    options = struct_pb2.Struct()
+    options.update({"exclude_columns": exclude_columns})
+    packed = any_pb2.Any()
+    packed.Pack(options)
+    return example_gen_pb2.CustomConfig(custom_config=packed)
+
+
+def _skip_columns(exec_properties: dict) -> set[str]:
+    text = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
+    if not text:
+        return set()
+    config = proto_utils.json_to_proto(text, example_gen_pb2.CustomConfig())
+    options = struct_pb2.Struct()
+    config.custom_config.Unpack(options)
+    return set(options["exclude_columns"])
+
+
 class Executor(BaseExampleGenExecutor):
     """ExampleGen executor for plain or gzipped CSV files with a header row."""
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:  # noqa: N802
         return _csv_to_example
+
+    def Do(self, input_dict, output_dict, exec_properties):  # noqa: N802
+        input_config = proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input()
+        )
+        base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+        files = sorted(
+            path
+            for split in input_config.splits
+            for path in fileio.glob(os.path.join(base, split.pattern))
+        )
+        rows = audit_csv(files, _skip_columns(exec_properties)) if files else 0
+        super().Do(input_dict, output_dict, exec_properties)
+        examples = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.EXAMPLES_KEY]
+        )
+        written = {
+            split: count_records(artifact_utils.get_split_uri([examples], split))
+            for split in artifact_utils.decode_split_names(examples.split_names)
+        }
+        examples.set_int_custom_property(CSV_ROWS_PROPERTY, rows)
+        if sum(written.values()) != rows:
+            raise RowCountError(
+                f"ExampleGen read {rows} CSV rows but wrote {sum(written.values())} examples "
+                f"({json.dumps(written)}); rows were lost. Rerun; if it repeats, run with "
+                "beam.direct_running_mode=in_memory and report the data that loses rows."
+            )
 
 
 class CsvExampleGen(FileBasedExampleGen):

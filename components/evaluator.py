@@ -21,9 +21,11 @@ from tfx.utils import path_utils, proto_utils
 
 from components import features
 from components.eval_config import build_eval_config
+from components.row_counts import check_evaluated
 from pipeline.errors import BadInputError
 
 OPTIONS_KEY = "evaluation_options"
+EVAL_SPLIT = "eval"  # the split the stock Evaluator evaluates when none is configured
 
 
 def read_class_names(model_uri: str) -> list[str]:
@@ -55,6 +57,8 @@ class Executor(tfx_executor.Executor):
         )
         with fileio.open(os.path.join(evaluation_uri, "class_names.json"), "w") as f:
             f.write(json.dumps(class_names))
+        (examples,) = input_dict[standard_component_specs.EXAMPLES_KEY]
+        check_evaluated(evaluation_uri, examples, EVAL_SPLIT)
 
 
 class ClassAwareEvaluatorSpec(standard_component_specs.EvaluatorSpec):

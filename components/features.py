@@ -22,6 +22,9 @@ TRAINING_SUMMARY_FILE = "assets.extra/training.json"
 CLASS_NAMES_FILE = "assets.extra/class_names.json"
 """Class names in score order, written beside every exported SavedModel."""
 
+SCHEMA_FILE = "assets.extra/schema.pbtxt"
+"""The schema the model was trained with; the next run's DataGate checks new data against it."""
+
 
 def feature_key(column: str) -> str:
     """Returns a key safe for TF and Keras names for a raw column name.

@@ -151,6 +151,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     skipped = [config["label"], *config.get("exclude_columns", [])]
     export_model(model, transform_output, skipped, data, hparams, fn_args.serving_model_dir)
     _write_json(fn_args.serving_model_dir, features.TRAINING_SUMMARY_FILE, summary)
+    # The schema travels with the model, so the next run can check a new drop against it.
+    schema_copy = os.path.join(fn_args.serving_model_dir, features.SCHEMA_FILE)
+    tf.io.gfile.copy(fn_args.schema_path, schema_copy, overwrite=True)
 
 
 def read_class_vocabulary(transform_output: tft.TFTransformOutput) -> list[str]:

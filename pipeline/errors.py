@@ -11,6 +11,7 @@ class ExitCode(enum.IntEnum):
     BAD_INPUT = 2
     SCHEMA_GATE_FAILED = 3
     METRIC_GATE_FAILED = 4
+    ROW_COUNT_MISMATCH = 5
 
 
 class PipelineError(Exception):
@@ -35,3 +36,9 @@ class MetricGateError(PipelineError):
     """The model failed the Evaluator's thresholds; nothing was pushed."""
 
     exit_code = ExitCode.METRIC_GATE_FAILED
+
+
+class RowCountError(PipelineError):
+    """A step lost or added rows; the run stopped before training or before the push."""
+
+    exit_code = ExitCode.ROW_COUNT_MISMATCH

@@ -11,7 +11,8 @@ import os
 from xml.etree import ElementTree
 
 from components.class_skew import flag_text, read_report
-from components.data_gate import read_anomalies
+from components.data_gate import drift_from_baseline, read_anomalies
+from components.row_counts import describe_row_counts, read_row_counts
 from pipeline.errors import ExitCode
 from pipeline.results import Failure, LatestRun, read_evaluation
 
@@ -24,6 +25,7 @@ class GateResult:
     warnings: list[str]
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     class_metrics: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    row_counts: str = ""  # rows per step, when the run got that far
 
 
 def _data_checks(run: LatestRun) -> tuple[list[Failure], list[str]]:
@@ -33,6 +35,11 @@ def _data_checks(run: LatestRun) -> tuple[list[Failure], list[str]]:
     if anomalies is not None:
         for split, column, text in read_anomalies(anomalies):
             failures.append(Failure("schema", text, slice=f"{split} split", value=column))
+    statistics = run.input("DataGate", "statistics")
+    if statistics is not None:
+        baseline = run.input("DataGate", "baseline_model")
+        for column, change in drift_from_baseline(statistics, baseline):
+            failures.append(Failure("schema", change, slice="vs served model", value=column))
     skew = run.output("ClassSkew", "report")
     for flag in read_report(skew.uri)["flags"] if skew is not None else []:
         check = f"class_skew.{flag['check']}"
@@ -59,6 +66,9 @@ def evaluate_gates(metadata_path: str) -> GateResult:
     if failures:
         verdict = "schema gate failed: nothing was trained"
         return GateResult(ExitCode.SCHEMA_GATE_FAILED, verdict, failures, warnings)
+    if run.failed("RowCounts"):
+        verdict = "row counts differ between steps: nothing was trained"
+        return GateResult(ExitCode.ROW_COUNT_MISMATCH, verdict, failures, warnings)
     evaluation = run.output("ClassAwareEvaluator", "evaluation")
     blessing = run.output("ClassAwareEvaluator", "blessing")
     if evaluation is None or blessing is None:
@@ -71,7 +81,11 @@ def evaluate_gates(metadata_path: str) -> GateResult:
         code, verdict = ExitCode.METRIC_GATE_FAILED, "metric gate failed: the model was not pushed"
     else:
         code, verdict = ExitCode.SUCCESS, "passed: schema and metric gates"
-    return GateResult(code, verdict, failures, warnings, outcome.metrics, outcome.class_metrics)
+    counts = run.output("RowCounts", "report")
+    rows = describe_row_counts(read_row_counts(counts.uri), outcome.example_count) if counts else ""
+    return GateResult(
+        code, verdict, failures, warnings, outcome.metrics, outcome.class_metrics, rows
+    )
 
 
 COLUMNS = ("gate", "check", "class", "slice", "value", "bound")
@@ -100,6 +114,8 @@ def format_markdown(result: GateResult) -> str:
             cells = [f"{values.get(m, float('nan')):.4f}" for m in ("precision", "recall", "f1")]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
+    if result.row_counts:
+        lines += [f"Rows per step: {result.row_counts}", ""]
     if result.warnings:
         lines += ["Warnings:", *(f"- {warning}" for warning in result.warnings), ""]
     return "\n".join(lines)
@@ -114,7 +130,7 @@ def junit_xml(result: GateResult) -> str:
             details = zip(COLUMNS[2:], failure.cells()[2:], strict=True)
             text = ", ".join(f"{name}={value}" for name, value in details if value)
             ElementTree.SubElement(case, "failure", message=failure.check).text = text
-    if result.exit_code == ExitCode.INTERNAL_ERROR:
+    if result.exit_code in (ExitCode.INTERNAL_ERROR, ExitCode.ROW_COUNT_MISMATCH):
         case = ElementTree.SubElement(suite, "testcase", classname="pipeline", name="run finished")
         ElementTree.SubElement(case, "error", message=result.verdict)
     suite.set("tests", str(len(suite)))

@@ -12,9 +12,11 @@ from tfx.proto import example_gen_pb2
 from tfx.utils import io_utils
 
 from components.class_skew import ClassSkew, statistics_schema
-from components.csv_example_gen import CsvExampleGen
+from components.csv_example_gen import CsvExampleGen, audit_options
 from components.data_gate import DataGate
 from components.evaluator import ClassAwareEvaluator
+from components.pusher import Pusher
+from components.row_counts import RowCounts
 from pipeline.config import Config
 from pipeline.inputs import input_location
 
@@ -125,6 +127,7 @@ def _example_gen(config: Config):
             splits=[example_gen_pb2.Input.Split(name="all", pattern=pattern)]
         ),
         output_config=output_config,
+        custom_config=audit_options(config.data.exclude_columns),
     )
 
 
@@ -163,8 +166,17 @@ def create_pipeline(
         label=config.data.label,
         checks_json=json.dumps(dataclasses.asdict(config.class_skew), sort_keys=True),
     )
+    latest_blessed_model = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("LatestBlessedModelResolver")
+    # The baseline's schema lets the gate stop a drop whose columns changed.
     data_gate = DataGate(
-        anomalies=example_validator.outputs["anomalies"], class_skew=class_skew.outputs["report"]
+        anomalies=example_validator.outputs["anomalies"],
+        class_skew=class_skew.outputs["report"],
+        statistics=statistics_gen.outputs["statistics"],
+        baseline_model=latest_blessed_model.outputs["model"],
     )
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
@@ -174,6 +186,11 @@ def create_pipeline(
         disable_statistics=True,
     )
     transform.add_upstream_node(data_gate)
+    row_counts = RowCounts(
+        examples=example_gen.outputs["examples"],
+        statistics=statistics_gen.outputs["statistics"],
+        transformed_examples=transform.outputs["transformed_examples"],
+    )
     tuner = None
     if config.tuning.enabled:
         tuner = tfx.components.Tuner(
@@ -191,18 +208,16 @@ def create_pipeline(
         hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
         custom_config=training_config(config),
     )
-    latest_blessed_model = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("LatestBlessedModelResolver")
+    for consumer in (tuner, trainer):
+        if consumer is not None:
+            consumer.add_upstream_node(row_counts)
     evaluator = ClassAwareEvaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=latest_blessed_model.outputs["model"],
         evaluation=dataclasses.asdict(config.evaluation),
     )
-    pusher = tfx.components.Pusher(
+    pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
@@ -220,6 +235,7 @@ def create_pipeline(
             class_skew,
             data_gate,
             transform,
+            row_counts,
             *([tuner] if tuner else []),
             trainer,
             latest_blessed_model,

@@ -13,6 +13,7 @@ from tfx.types import artifact, artifact_utils
 
 from components.class_skew import flag_text, read_report
 from components.eval_config import CANDIDATE
+from components.row_counts import read_row_counts
 from pipeline.errors import BadInputError
 
 OVERALL_METRICS = ("accuracy", "balanced_accuracy", "macro_precision", "macro_f1")
@@ -32,6 +33,7 @@ class RunOutcome:
     skew_warnings: list[str] = dataclasses.field(default_factory=list)
     class_names: list[str] = dataclasses.field(default_factory=list)
     slice_metrics: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    row_counts: dict | None = None  # components.row_counts: rows per step and split
 
 
 class LatestRun:
@@ -61,6 +63,13 @@ class LatestRun:
 
     def output(self, component: str, key: str) -> "artifact.Artifact | None":
         """The artifact `component` output under `key` in this run, or None."""
+        return self._artifact(component, key, metadata_store_pb2.Event.OUTPUT)
+
+    def input(self, component: str, key: str) -> "artifact.Artifact | None":
+        """The artifact `component` read under `key` in this run (also if it failed), or None."""
+        return self._artifact(component, key, metadata_store_pb2.Event.INPUT)
+
+    def _artifact(self, component: str, key: str, event_type) -> "artifact.Artifact | None":
         execution = self.executions.get(component)
         if execution is None:
             return None
@@ -68,7 +77,7 @@ class LatestRun:
         ids = [
             event.artifact_id
             for event in events
-            if event.type == metadata_store_pb2.Event.OUTPUT and event.path.steps[0].key == key
+            if event.type == event_type and event.path.steps[0].key == key
         ]
         if not ids:
             return None
@@ -103,6 +112,9 @@ def read_outcome(metadata_path: str) -> RunOutcome | None:
     if skew is not None:
         flags = read_report(skew.uri)["flags"]
         outcome.skew_warnings = [flag_text(flag) for flag in flags if flag["action"] == "warn"]
+    counts = run.output("RowCounts", "report")
+    if counts is not None:
+        outcome.row_counts = read_row_counts(counts.uri)
     pushed = run.output("Pusher", "pushed_model")
     if pushed is not None and pushed.get_int_custom_property("pushed") == 1:
         outcome.pushed_to = pushed.get_string_custom_property("pushed_destination")

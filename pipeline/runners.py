@@ -37,6 +37,7 @@ class _ComponentProgress(logging.Handler):
             self._started[record.args[0]] = time.monotonic()
             self._cached = False
             self._console.write(f"  {record.args[0]:<28} ")
+            self._console.flush()  # show the running component before it finishes
         elif record.msg == "A cached execution %d is used.":
             self._cached = True
         elif record.msg == "Component %s is finished.":

@@ -10,6 +10,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.class_skew import analyze, format_summary, label_counts, statistics_schema
 from pipeline.config import ClassSkewConfig
+from pipeline.errors import BadInputError
 from tests.conftest import DATA
 
 CHECKS = {name: vars(check) for name, check in vars(ClassSkewConfig()).items()}
@@ -39,10 +40,10 @@ def test_string_label_counts_and_missing_labels_are_exact(penguins_csv):
     assert missing == 5
 
 
-def test_numeric_label_statistics_are_refused():
-    frame = pd.DataFrame({"x": [1.0, 2.0], "target": [1, 2]})
+def test_float_labels_are_bad_input():
+    frame = pd.DataFrame({"x": [1.0, 2.0], "target": [1.0, 2.0]})
     statistics = tfdv.generate_statistics_from_dataframe(frame).datasets[0]
-    with pytest.raises(ValueError, match="mark the label categorical"):
+    with pytest.raises(BadInputError, match=r"write classes as integers \(1, not 1.0\)"):
         label_counts(statistics, "target")
 
 

@@ -137,6 +137,24 @@ def test_shuttle_int_labels_are_pushed_with_class_names(shuttle_run):
     assert glob.glob(os.path.join(output, "logs", "*.log"))
 
 
+def test_rows_are_counted_at_every_step_and_agree(shuttle_run, shuttle_sample):
+    output, result = shuttle_run
+    rows = len(pd.read_csv(shuttle_sample))
+    match = re.search(
+        r"Rows per step: CSV (\d+) -> ExampleGen (\d+) train \+ (\d+) eval -> "
+        r"StatisticsGen \2 train \+ \3 eval -> Transform \2 train \+ \3 eval -> "
+        r"Evaluator \3 eval",
+        result.stdout,
+    )
+    assert match, result.stdout
+    csv_rows, train, evaluated = map(int, match.groups())
+    assert csv_rows == rows == train + evaluated
+    gate = run_gate(output)
+    with open(os.path.join(output, "gate", "summary.md")) as f:
+        assert match.group(0).removeprefix("Rows per step: ") in f.read()
+    assert gate.returncode == ExitCode.SUCCESS
+
+
 def test_class_counts_and_weights_come_from_the_data(shuttle_run, shuttle_sample):
     output, _ = shuttle_run
     report_dir = latest_artifact_dir(output, "ClassSkew", "report")

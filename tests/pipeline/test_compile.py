@@ -40,11 +40,14 @@ def test_every_component_in_dependency_order(tmp_path):
         "ClassSkew",
         "DataGate",
         "Transform",
+        "RowCounts",
         "Trainer",
         "ClassAwareEvaluator",
         "Pusher",
     }
     depends = {name: set(task.get("dependentTasks", [])) for name, task in tasks.items()}
+    assert {"CsvExampleGen", "StatisticsGen", "Transform"} <= depends["RowCounts"]
+    assert "RowCounts" in depends["Trainer"]
     assert {"ClassSkew", "ExampleValidator"} <= depends["DataGate"]
     assert "DataGate" in depends["Transform"]
     assert "Transform" in depends["Trainer"]

@@ -33,6 +33,7 @@ def test_components_in_dependency_order(tmp_path):
         "ClassSkew",
         "DataGate",
         "Transform",
+        "RowCounts",
         "Trainer",
         "LatestBlessedModelResolver",
         "ClassAwareEvaluator",
@@ -40,7 +41,7 @@ def test_components_in_dependency_order(tmp_path):
     }
     for position, component in enumerate(components):
         assert all(ids.index(node.id) < position for node in component.upstream_nodes)
-    chain = ["DataGate", "Transform", "Trainer", "ClassAwareEvaluator", "Pusher"]
+    chain = ["DataGate", "Transform", "RowCounts", "Trainer", "ClassAwareEvaluator", "Pusher"]
     assert [ids.index(name) for name in chain] == sorted(ids.index(name) for name in chain)
 
 

@@ -8,7 +8,7 @@ ARGS ?=
 # The worker image for Vertex AI (see Dockerfile); set it to your Artifact Registry path.
 IMAGE ?= us-docker.pkg.dev/PROJECT/REPO/imbalanced-tfx:0.1.0
 
-.PHONY: setup run test lint bench-imbalance bench-direct-runner image push-image clean
+.PHONY: setup run test lint bench bench-imbalance bench-direct-runner bench-cache image push-image clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,12 +24,20 @@ lint: setup
 test: setup lint
 	$(PYTHON) -m pytest
 
+# This pipeline vs the stock TFX template and one-file scripts; rewrites its section of
+# BENCHMARKS.md and bench/results/compare.json. E.g. make bench DATASETS=satimage,shuttle
+bench: setup
+	$(PYTHON) bench/compare.py $(if $(DATASETS),--datasets $(DATASETS))
+
 # Long, real-data benchmarks; results go to BENCHMARKS.md by hand from their output.
 bench-imbalance: setup
 	$(PYTHON) bench/imbalance.py
 
 bench-direct-runner: setup
 	$(PYTHON) bench/direct_runner.py
+
+bench-cache: setup
+	$(PYTHON) bench/cache.py
 
 # linux/amd64: Vertex AI's workers and the TFX image are x86-64 only.
 image:

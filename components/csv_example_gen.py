@@ -12,19 +12,28 @@ the wrong number of fields, text or NaN / infinity in a numeric column and
 columns with no values stop the run with the file and line to fix, instead of
 being silently typed as strings or dropped. After Beam, the examples written
 per split must add up to the rows read (RowCountError otherwise).
+
+The train/eval split is stratified by the label: every class with two or more
+examples lands in both splits, which a plain hash split does not promise for
+the rare classes this pipeline is about.
 """
 
 import codecs
 import csv
 import dataclasses
+import hashlib
 import json
 import math
 import os
 
 import apache_beam as beam
+import tensorflow as tf
 from apache_beam.io.filesystems import FileSystems
-from google.protobuf import any_pb2, struct_pb2
-from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
+from google.protobuf import any_pb2, json_format, struct_pb2
+from tfx.components.example_gen.base_example_gen_executor import (
+    BaseExampleGenExecutor,
+    _PartitionFn,
+)
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.components.example_gen.csv_example_gen import executor as tfx_csv
 from tfx.dsl.components.base import executor_spec
@@ -189,23 +198,53 @@ def _audit_cell(column: _Column, cell: str, where: str) -> None:
             column.non_finite.append(f"{cell!r} at {where}")
 
 
-def audit_options(exclude_columns: list[str]) -> example_gen_pb2.CustomConfig:
-    """ExampleGen's custom_config: the columns the audit skips (they are not features)."""
+def example_gen_options(label: str, exclude_columns: list[str]) -> example_gen_pb2.CustomConfig:
+    """ExampleGen's custom_config: the label to stratify by, the columns the audit skips."""
     options = struct_pb2.Struct()
-    options.update({"exclude_columns": exclude_columns})
+    options.update({"label": label, "exclude_columns": exclude_columns})
     packed = any_pb2.Any()
     packed.Pack(options)
     return example_gen_pb2.CustomConfig(custom_config=packed)
 
 
-def _skip_columns(exec_properties: dict) -> set[str]:
+def _options(exec_properties: dict) -> dict:
     text = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
     if not text:
-        return set()
+        return {}
     config = proto_utils.json_to_proto(text, example_gen_pb2.CustomConfig())
     options = struct_pb2.Struct()
     config.custom_config.Unpack(options)
-    return set(options["exclude_columns"])
+    return json_format.MessageToDict(options)
+
+
+def _label_text(example: tf.train.Example, label: str) -> str:
+    """The example's class as a grouping key; '' for a missing label."""
+    feature = example.features.feature[label]
+    kind = feature.WhichOneof("kind")
+    values = getattr(feature, kind).value if kind else []
+    return str(values[0]) if values else ""
+
+
+def _stratify(class_examples, eval_share: float, buckets: list[int], split_config):
+    """Yields (split index, example) for one class: train 0, eval 1.
+
+    A class with n >= 2 examples puts round(n * eval_share) of them, at least one
+    and at most n - 1, into eval, chosen by the hash of each example, so every
+    such class is in both splits. A single example goes where TFX's hash split
+    would put it.
+    """
+    _, examples = class_examples
+    examples = list(examples)
+    if len(examples) == 1:
+        yield _PartitionFn(examples[0], 2, buckets, split_config), examples[0]
+        return
+    ranked = sorted(
+        examples,
+        key=lambda example: hashlib.sha256(example.SerializeToString(deterministic=True)).digest(),
+    )
+    evaluated = min(len(ranked) - 1, max(1, round(len(ranked) * eval_share)))
+    for position, example in enumerate(ranked):
+        yield int(position < evaluated), example
 
 
 class Executor(BaseExampleGenExecutor):
@@ -213,6 +252,38 @@ class Executor(BaseExampleGenExecutor):
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:  # noqa: N802
         return _csv_to_example
+
+    def GenerateExamplesByBeam(self, pipeline, exec_properties):  # noqa: N802
+        """Splits train/eval stratified by the label (TFX's own split only hashes rows)."""
+        label = _options(exec_properties).get("label")
+        output_config = proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], example_gen_pb2.Output()
+        )
+        splits = output_config.split_config.splits
+        if not label or [split.name for split in splits] != ["train", "eval"]:
+            return super().GenerateExamplesByBeam(pipeline, exec_properties)
+        input_config = proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input()
+        )
+        buckets = [splits[0].hash_buckets, splits[0].hash_buckets + splits[1].hash_buckets]
+        train, evaluation = (
+            pipeline
+            | "InputToRecord" >> _csv_to_example(exec_properties, input_config.splits[0].pattern)
+            | "KeyByClass" >> beam.Map(lambda example: (_label_text(example, label), example))
+            | "GroupByClass" >> beam.GroupByKey()
+            | "Stratify"
+            >> beam.FlatMap(
+                _stratify,
+                splits[1].hash_buckets / buckets[1],
+                buckets,
+                output_config.split_config,
+            )
+            | "SplitData" >> beam.Partition(lambda assigned, _: assigned[0], 2)
+        )
+        return {
+            "train": train | "TrainExamples" >> beam.Values(),
+            "eval": evaluation | "EvalExamples" >> beam.Values(),
+        }
 
     def Do(self, input_dict, output_dict, exec_properties):  # noqa: N802
         input_config = proto_utils.json_to_proto(
@@ -224,7 +295,8 @@ class Executor(BaseExampleGenExecutor):
             for split in input_config.splits
             for path in fileio.glob(os.path.join(base, split.pattern))
         )
-        rows = audit_csv(files, _skip_columns(exec_properties)) if files else 0
+        skip = set(_options(exec_properties).get("exclude_columns", []))
+        rows = audit_csv(files, skip) if files else 0
         super().Do(input_dict, output_dict, exec_properties)
         examples = artifact_utils.get_single_instance(
             output_dict[standard_component_specs.EXAMPLES_KEY]

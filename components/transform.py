@@ -1,6 +1,7 @@
 """Transform's preprocessing_fn: schema-driven features and the label vocabulary.
 
-Numeric columns are imputed with their train mean and z-scored; string columns
+Numeric columns are z-scored with their train mean and variance, missing values
+becoming 0 (the mean); string columns
 and the int columns named in `categorical_columns` go through a vocabulary;
 the label becomes an index in the `label` vocabulary, which ships with the
 model so the serving signature can return class names. A second vocabulary
@@ -80,6 +81,11 @@ def _to_dense_string(tensor: Any) -> tf.Tensor:
 
 
 def _impute_and_scale(tensor: Any) -> tf.Tensor:
-    """Imputes missing values with the train mean, then z-scores."""
+    """Z-scores with the train mean and variance of the present values; missing -> 0 (the mean).
+
+    Both analyzers read the raw values, so Transform analyses the data in one
+    pass; z-scoring the imputed tensor would need a second pass after the mean.
+    """
     tensor = _map_values(tensor, lambda v: tf.cast(v, tf.float32))
-    return tft.scale_to_z_score(_to_dense(tensor, tft.mean(tensor)))
+    mean, std = tft.mean(tensor), tf.sqrt(tft.var(tensor))
+    return (_to_dense(tensor, mean) - mean) / tf.where(std > 0, std, 1.0)

@@ -37,7 +37,7 @@ class DataConfig:
     exclude_columns: list[str] = dataclasses.field(default_factory=list)  # e.g. ID columns
     categorical_columns: list[str] = dataclasses.field(default_factory=list)  # int codes
     schema: str | None = None  # curated schema.pbtxt; None infers one with SchemaGen
-    eval_percent: int = 20  # share of rows hashed into the eval split
+    eval_percent: int = 20  # share of each class in the eval split (stratified for CSV)
 
 
 @dataclasses.dataclass

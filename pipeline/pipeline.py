@@ -12,7 +12,7 @@ from tfx.proto import example_gen_pb2
 from tfx.utils import io_utils
 
 from components.class_skew import ClassSkew, statistics_schema
-from components.csv_example_gen import CsvExampleGen, audit_options
+from components.csv_example_gen import CsvExampleGen, example_gen_options
 from components.data_gate import DataGate
 from components.evaluator import ClassAwareEvaluator
 from components.pusher import Pusher
@@ -48,6 +48,9 @@ class OutputPaths:
         return os.path.join(self.root, "logs")
 
 
+LOCAL_WORKERS = "none-local-workers"  # DirectRunner workers share this process's packages
+
+
 def beam_pipeline_args(config: Config) -> list[str]:
     """Beam options passed to every Beam-powered component, from the `beam` config section.
 
@@ -62,6 +65,9 @@ def beam_pipeline_args(config: Config) -> list[str]:
             "runner": "FnApiRunner",
             "direct_running_mode": beam.direct_running_mode,
             "direct_num_workers": str(beam.direct_num_workers),
+            # Workers run here, with this environment; naming an image stops TFX from
+            # building a throwaway TFX sdist for them before every Beam component (~2 s).
+            "sdk_container_image": config.vertex.image or LOCAL_WORKERS,
         }
     elif beam.runner == "DataflowRunner":
         runner_options = {
@@ -107,7 +113,8 @@ def training_config(config: Config) -> dict:
 def _example_gen(config: Config):
     """CsvExampleGen for files (local or gs://), BigQueryExampleGen for a query.
 
-    Both hash rows into train and eval by data.eval_percent.
+    Both split into train and eval by data.eval_percent: CSV stratified by class, BigQuery
+    by a hash of each row.
     """
     eval_buckets = config.data.eval_percent
     output_config = example_gen_pb2.Output(
@@ -127,7 +134,7 @@ def _example_gen(config: Config):
             splits=[example_gen_pb2.Input.Split(name="all", pattern=pattern)]
         ),
         output_config=output_config,
-        custom_config=audit_options(config.data.exclude_columns),
+        custom_config=example_gen_options(config.data.label, config.data.exclude_columns),
     )
 
 

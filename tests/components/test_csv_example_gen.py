@@ -1,14 +1,17 @@
 """ExampleGen's CSV audit (every bad row named by file and line) and the row counts."""
 
+import glob
 import gzip
+import os
 
 import pytest
+import tensorflow as tf
 from tfx.proto import example_gen_pb2
-from tfx.types import standard_artifacts
+from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import proto_utils
 
 from components import csv_example_gen
-from components.csv_example_gen import Executor, audit_csv, audit_options
+from components.csv_example_gen import Executor, audit_csv, example_gen_options
 from components.row_counts import (
     CSV_ROWS_PROPERTY,
     describe_row_counts,
@@ -106,7 +109,7 @@ def _run_example_gen(tmp_path, body: str):
                 )
             )
         ),
-        "custom_config": proto_utils.proto_to_json(audit_options([])),
+        "custom_config": proto_utils.proto_to_json(example_gen_options("label", [])),
     }
     Executor().Do({}, {"examples": [examples]}, exec_properties)
     return examples
@@ -117,6 +120,28 @@ def test_example_gen_records_the_rows_it_read(tmp_path):
     examples = _run_example_gen(tmp_path, body)
     assert examples.get_int_custom_property(CSV_ROWS_PROPERTY) == 40
     assert sum(examples_per_split(examples).values()) == 40
+
+
+def _classes(examples, split: str) -> list[str]:
+    files = glob.glob(os.path.join(artifact_utils.get_split_uri([examples], split), "*"))
+    return [
+        tf.train.Example.FromString(record.numpy()).features.feature["label"].bytes_list.value[0]
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP")
+    ]
+
+
+def test_the_split_is_stratified_so_rare_classes_are_in_both_splits(tmp_path):
+    """A 4:1 split of 1,000 rows; classes of 2, 3 and 5 rows all reach eval."""
+    sizes = {"common": 990, "rare5": 5, "rare3": 3, "rare2": 2}
+    body = "".join(f"{i},{i % 7},{name}\n" for name, n in sizes.items() for i in range(n))
+    examples = _run_example_gen(tmp_path, body)
+    train, evaluation = _classes(examples, "train"), _classes(examples, "eval")
+    for name, n in sizes.items():
+        in_eval = evaluation.count(name.encode())
+        assert in_eval == min(n - 1, max(1, round(n / 5))), name
+        assert train.count(name.encode()) == n - in_eval, name
+    (tmp_path / "again").mkdir()
+    assert _classes(_run_example_gen(tmp_path / "again", body), "eval") == evaluation  # stable
 
 
 def test_example_gen_fails_when_examples_and_rows_differ(tmp_path, monkeypatch):

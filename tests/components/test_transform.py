@@ -55,11 +55,11 @@ def test_outputs_use_safe_keys_and_skip_label_and_excluded_columns(transformed):
     assert set(rows[0]) == {"speed_kmh_xf", "color_xf", "code_xf", "label_xf"}
 
 
-def test_numeric_missing_values_are_imputed_with_the_mean_then_z_scored(transformed):
+def test_numeric_values_are_z_scored_by_the_present_values_and_missing_is_the_mean(transformed):
     rows, _ = transformed
     speeds = np.array([float(np.ravel(row["speed_kmh_xf"])[0]) for row in rows])
-    # Values 1, (missing -> mean 2), 3 -> z-scores -1.22, 0, 1.22.
-    np.testing.assert_allclose(speeds, [-1.2247, 0.0, 1.2247], atol=1e-3)
+    # Present values 1 and 3: mean 2, standard deviation 1; missing -> the mean -> 0.
+    np.testing.assert_allclose(speeds, [-1.0, 0.0, 1.0], atol=1e-6)
 
 
 def test_label_and_categories_are_vocabulary_indices_by_frequency(transformed):

@@ -7,7 +7,7 @@ import tensorflow_data_validation as tfdv
 from tfx.dsl.components.base.base_beam_component import BaseBeamComponent
 
 from pipeline.config import load_config
-from pipeline.pipeline import OutputPaths, create_pipeline
+from pipeline.pipeline import LOCAL_WORKERS, OutputPaths, create_pipeline
 from tests.conftest import DATA, REPO
 
 SHUTTLE = os.path.join(DATA, "shuttle.csv.gz")
@@ -120,6 +120,7 @@ def test_direct_runner_options_reach_the_pipeline(mode, tmp_path):
         "--runner=FnApiRunner",
         f"--direct_running_mode={mode}",
         "--direct_num_workers=2",
+        f"--sdk_container_image={LOCAL_WORKERS}",
     ]
 
 

@@ -43,7 +43,7 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
-from components.row_counts import CSV_ROWS_PROPERTY, count_records
+from components.row_counts import CSV_ROWS_PROPERTY, examples_per_split
 from pipeline.errors import BadInputError, RowCountError
 
 MAX_LISTED = 3  # problem locations listed per kind; the count says how many more
@@ -73,13 +73,17 @@ class _ReadCsvRecords(beam.DoFn):
                 raise ValueError(f"{path} ends inside a quoted field (unbalanced quotes)")
 
 
+def _input_files(exec_properties: dict, split_pattern: str) -> list[str]:
+    base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+    return sorted(fileio.glob(os.path.join(base, split_pattern)))
+
+
 @beam.ptransform_fn
 def _csv_to_example(pipeline, exec_properties, split_pattern):
     """Reads the CSV files of one split into tf.Examples."""
-    pattern = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern)
-    csv_files = sorted(fileio.glob(pattern))
+    csv_files = _input_files(exec_properties, split_pattern)
     if not csv_files:
-        raise RuntimeError(f"Split pattern {pattern} does not match any files.")
+        raise RuntimeError(f"Split pattern {split_pattern} does not match any files.")
     column_names = read_csv_header(csv_files[0])
     for csv_file in csv_files[1:]:
         if read_csv_header(csv_file) != column_names:
@@ -289,11 +293,10 @@ class Executor(BaseExampleGenExecutor):
         input_config = proto_utils.json_to_proto(
             exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input()
         )
-        base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
         files = sorted(
             path
             for split in input_config.splits
-            for path in fileio.glob(os.path.join(base, split.pattern))
+            for path in _input_files(exec_properties, split.pattern)
         )
         skip = set(_options(exec_properties).get("exclude_columns", []))
         rows = audit_csv(files, skip) if files else 0
@@ -301,10 +304,7 @@ class Executor(BaseExampleGenExecutor):
         examples = artifact_utils.get_single_instance(
             output_dict[standard_component_specs.EXAMPLES_KEY]
         )
-        written = {
-            split: count_records(artifact_utils.get_split_uri([examples], split))
-            for split in artifact_utils.decode_split_names(examples.split_names)
-        }
+        written = examples_per_split(examples)
         examples.set_int_custom_property(CSV_ROWS_PROPERTY, rows)
         if sum(written.values()) != rows:
             raise RowCountError(

@@ -146,7 +146,7 @@ def test_the_split_is_stratified_so_rare_classes_are_in_both_splits(tmp_path):
 
 def test_example_gen_fails_when_examples_and_rows_differ(tmp_path, monkeypatch):
     """Simulates a runner that drops rows: the executor's own count must catch it."""
-    monkeypatch.setattr(csv_example_gen, "count_records", lambda uri: 1)
+    monkeypatch.setattr(csv_example_gen, "examples_per_split", lambda _: {"train": 1, "eval": 1})
     with pytest.raises(RowCountError, match="read 40 CSV rows but wrote 2 examples") as error:
         _run_example_gen(tmp_path, "".join(f"{i},{i},x\n" for i in range(40)))
     assert error.value.exit_code == ExitCode.ROW_COUNT_MISMATCH

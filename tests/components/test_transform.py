@@ -17,13 +17,39 @@ FEATURE_SPEC = {
     "speed/kmh": tf.io.VarLenFeature(tf.float32),  # optional: may be missing
     "color": tf.io.VarLenFeature(tf.string),
     "code": tf.io.FixedLenFeature([1], tf.int64),  # int-coded category
+    "count": tf.io.FixedLenFeature([1], tf.int64),  # numeric, never missing
+    "flat": tf.io.FixedLenFeature([1], tf.float32),  # numeric, one value
     "id": tf.io.FixedLenFeature([1], tf.int64),  # excluded
     "target": tf.io.FixedLenFeature([1], tf.int64),
 }
 ROWS = [
-    {"speed/kmh": [1.0], "color": ["red"], "code": [3], "id": [10], "target": [2]},
-    {"speed/kmh": [], "color": [], "code": [3], "id": [11], "target": [2]},
-    {"speed/kmh": [3.0], "color": ["red"], "code": [5], "id": [12], "target": [7]},
+    {
+        "speed/kmh": [1.0],
+        "color": ["red"],
+        "code": [3],
+        "count": [4],
+        "flat": [5.0],
+        "id": [10],
+        "target": [2],
+    },
+    {
+        "speed/kmh": [],
+        "color": [],
+        "code": [3],
+        "count": [0],
+        "flat": [5.0],
+        "id": [11],
+        "target": [2],
+    },
+    {
+        "speed/kmh": [3.0],
+        "color": ["red"],
+        "code": [5],
+        "count": [2],
+        "flat": [5.0],
+        "id": [12],
+        "target": [7],
+    },
 ]
 CUSTOM_CONFIG = {"label": "target", "exclude_columns": ["id"], "categorical_columns": ["code"]}
 _COLLECTED: list[dict] = []
@@ -52,7 +78,14 @@ def transformed(tmp_path_factory):
 
 def test_outputs_use_safe_keys_and_skip_label_and_excluded_columns(transformed):
     rows, _ = transformed
-    assert set(rows[0]) == {"speed_kmh_xf", "color_xf", "code_xf", "label_xf"}
+    assert set(rows[0]) == {
+        "speed_kmh_xf",
+        "color_xf",
+        "code_xf",
+        "count_xf",
+        "flat_xf",
+        "label_xf",
+    }
 
 
 def test_numeric_values_are_z_scored_by_the_present_values_and_missing_is_the_mean(transformed):
@@ -60,6 +93,15 @@ def test_numeric_values_are_z_scored_by_the_present_values_and_missing_is_the_me
     speeds = np.array([float(np.ravel(row["speed_kmh_xf"])[0]) for row in rows])
     # Present values 1 and 3: mean 2, standard deviation 1; missing -> the mean -> 0.
     np.testing.assert_allclose(speeds, [-1.0, 0.0, 1.0], atol=1e-6)
+
+
+def test_each_numeric_column_has_its_own_mean_and_variance(transformed):
+    rows, _ = transformed
+    counts = [float(np.ravel(row["count_xf"])[0]) for row in rows]
+    flats = [float(np.ravel(row["flat_xf"])[0]) for row in rows]
+    # 4, 0, 2: mean 2, population standard deviation sqrt(8/3).
+    np.testing.assert_allclose(counts, np.array([2.0, -2.0, 0.0]) / np.sqrt(8 / 3), atol=1e-6)
+    assert flats == [0.0, 0.0, 0.0]  # no spread: centred, not divided by 0
 
 
 def test_label_and_categories_are_vocabulary_indices_by_frequency(transformed):

@@ -3,9 +3,12 @@
 import glob
 import gzip
 import os
+import subprocess
+import sys
 
 import pytest
 import tensorflow as tf
+from tfx.components.example_gen.csv_example_gen import executor as tfx_csv_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import proto_utils
@@ -42,7 +45,7 @@ def _problems(tmp_path, body: str, **kwargs) -> str:
 
 def test_good_rows_are_counted_blank_lines_and_quoted_newlines_are_not_rows(tmp_path):
     body = '1,2.5,x\n\n3,,"multi\nline"\n4,5,y\n'
-    assert audit_csv([_csv(tmp_path, body, "data.csv.gz")]) == 3
+    assert audit_csv([_csv(tmp_path, body, "data.csv.gz")]).rows == 3
 
 
 def test_rows_with_the_wrong_number_of_fields_are_located(tmp_path):
@@ -59,7 +62,7 @@ def test_text_in_a_numeric_column_is_located(tmp_path):
 
 
 def test_a_text_column_with_a_few_numbers_is_text(tmp_path):
-    assert audit_csv([_csv(tmp_path, "1,red,x\n2,blue,y\n3,7,x\n")]) == 3
+    assert audit_csv([_csv(tmp_path, "1,red,x\n2,blue,y\n3,7,x\n")]).rows == 3
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-Infinity"])
@@ -72,7 +75,7 @@ def test_nan_and_infinity_are_refused(tmp_path, value):
 def test_a_column_without_values_is_named_unless_excluded(tmp_path):
     body = "1,,x\n2,,y\n"
     assert "column 'b' is empty in every row" in _problems(tmp_path, body)
-    assert audit_csv([_csv(tmp_path, body)], skip_columns={"b"}) == 2
+    assert audit_csv([_csv(tmp_path, body)], skip_columns={"b"}).rows == 2
 
 
 def test_header_only(tmp_path):
@@ -91,16 +94,16 @@ def test_row_count_mismatches_name_the_step_and_split():
     assert "CSV rows 101 vs examples 100" in mismatches(counts)
 
 
-def _run_example_gen(tmp_path, body: str):
+def _run_example_gen(tmp_path, body: str, executor=None, name="data.csv.gz"):
     """The real CSV ExampleGen executor (audit, Beam, counts) on a small file."""
-    _csv(tmp_path, body, "data.csv.gz")
+    _csv(tmp_path, body, name)
     examples = standard_artifacts.Examples()
     examples.uri = str(tmp_path / "examples")
     split = example_gen_pb2.SplitConfig.Split
     exec_properties = {
         "input_base": str(tmp_path),
         "input_config": proto_utils.proto_to_json(
-            example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="all", pattern="*.gz")])
+            example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="all", pattern=name)])
         ),
         "output_config": proto_utils.proto_to_json(
             example_gen_pb2.Output(
@@ -111,8 +114,39 @@ def _run_example_gen(tmp_path, body: str):
         ),
         "custom_config": proto_utils.proto_to_json(example_gen_options("label", [])),
     }
-    Executor().Do({}, {"examples": [examples]}, exec_properties)
+    (executor or Executor()).Do({}, {"examples": [examples]}, exec_properties)
     return examples
+
+
+def _all_examples(examples, split: str = "*") -> list[tf.train.Example]:
+    files = glob.glob(os.path.join(examples.uri, f"Split-{split}", "*"))
+    records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    return sorted(
+        (tf.train.Example.FromString(record.numpy()) for record in records),
+        key=lambda example: example.SerializeToString(deterministic=True),
+    )
+
+
+def test_examples_are_the_ones_tfx_csv_example_gen_writes(tmp_path):
+    """Same tf.Examples as TFX's own executor: types, empty cells, quoting, Python-only numbers."""
+    body = '1,2.5,x\n+4,,"y, quoted"\n 3,1e3,\n,-0.5,"multi\nline"\n' + "".join(
+        f"{i},{i / 4},{'xyz'[i % 3]}\n" for i in range(30)
+    )
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "tfx").mkdir()
+    ours = _all_examples(_run_example_gen(tmp_path / "ours", body, name="data.csv"))
+    theirs = _all_examples(
+        _run_example_gen(tmp_path / "tfx", body, tfx_csv_executor.Executor(), "data.csv")
+    )
+    assert len(ours) == 34 and ours == theirs
+    kinds = {name: f.WhichOneof("kind") for name, f in ours[0].features.feature.items()}
+    assert kinds == {"a": "int64_list", "b": "float_list", "label": "bytes_list"}
+
+
+def test_the_audit_types_columns_like_tfx(tmp_path):
+    body = "1,2,x\n2,2.5,3\n,1e40,\n"
+    kinds = audit_csv([_csv(tmp_path, body)]).column_kinds
+    assert kinds == {"a": "int", "b": "float", "label": "bytes"}
 
 
 def test_example_gen_records_the_rows_it_read(tmp_path):
@@ -142,6 +176,37 @@ def test_the_split_is_stratified_so_rare_classes_are_in_both_splits(tmp_path):
         assert train.count(name.encode()) == n - in_eval, name
     (tmp_path / "again").mkdir()
     assert _classes(_run_example_gen(tmp_path / "again", body), "eval") == evaluation  # stable
+
+
+def test_the_split_is_the_same_in_another_process(tmp_path):
+    """tfx_bsl writes features in a per-process order: the split must not depend on it."""
+    body = "".join(f"{i},{i % 7},{'ab'[i % 2]}\n" for i in range(60))
+    (tmp_path / "here").mkdir()
+    (tmp_path / "there").mkdir()
+    here = _run_example_gen(tmp_path / "here", body)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = (
+        f"import sys, pathlib; sys.path.insert(0, {repo!r})\n"
+        "from tests.components.test_csv_example_gen import _run_example_gen\n"
+        f"_run_example_gen(pathlib.Path({str(tmp_path / 'there')!r}), {body!r})"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+    there = standard_artifacts.Examples()
+    there.uri = str(tmp_path / "there" / "examples")
+    for split in ("train", "eval"):
+        assert _all_examples(there, split) == _all_examples(here, split)
+
+
+def test_classes_above_the_ranked_size_are_hash_split(tmp_path, monkeypatch):
+    """Large classes skip the in-memory ranking: TFX's hash split, close to 4:1."""
+    monkeypatch.setattr(csv_example_gen, "RANKED_CLASS_SIZE", 100)
+    sizes = {"common": 990, "rare2": 2}
+    body = "".join(f"{i},{i % 7},{name}\n" for name, n in sizes.items() for i in range(n))
+    examples = _run_example_gen(tmp_path, body)
+    train, evaluation = _classes(examples, "train"), _classes(examples, "eval")
+    assert evaluation.count(b"rare2") == 1 and train.count(b"rare2") == 1  # still ranked
+    assert 150 < evaluation.count(b"common") < 250
+    assert train.count(b"common") + evaluation.count(b"common") == 990
 
 
 def test_example_gen_fails_when_examples_and_rows_differ(tmp_path, monkeypatch):

@@ -133,32 +133,32 @@ def test_feature_with_all_values_missing(shuttle_sample, tmp_path):
 
 # ExampleGen stratifies by class, so a class with two or more rows is always in
 # both splits (tests/components/test_csv_example_gen.py). A class with a single
-# example cannot be: it goes where the row's hash puts it, and the rows below
-# were found by running the sample: class 11, made from the first row with
-# A1 + 1, lands in eval; class 12, with A1 + 2, in train.
+# example cannot be: it goes where the hash of the row's text puts it, and the
+# rows below were found by running ExampleGen on them: class 12, made from the
+# first row with A1 + 4, lands in eval; class 11, with A1 + 1, in train.
 def _class_row(shuttle_sample, label: int, a1_offset: int) -> dict:
     first = pd.read_csv(shuttle_sample).iloc[0]
     return {"A1": int(first["A1"]) + a1_offset, "target": label}
 
 
 def test_single_example_class_only_in_eval(shuttle_sample, tmp_path):
-    data = _with_rows(shuttle_sample, tmp_path, [_class_row(shuttle_sample, 11, 1)])
+    data = _with_rows(shuttle_sample, tmp_path, [_class_row(shuttle_sample, 12, 4)])
     _fails(
         tmp_path,
         data,
         ExitCode.SCHEMA_GATE_FAILED,
-        "train: class '11' has no examples (1 in eval)",
+        "train: class '12' has no examples (1 in eval)",
         "add rows of it or remove its rows",
     )
 
 
 def test_single_example_class_in_train_absent_from_eval(shuttle_sample, tmp_path):
-    data = _with_rows(shuttle_sample, tmp_path, [_class_row(shuttle_sample, 12, 2)])
+    data = _with_rows(shuttle_sample, tmp_path, [_class_row(shuttle_sample, 11, 1)])
     _fails(
         tmp_path,
         data,
         ExitCode.SCHEMA_GATE_FAILED,
-        "eval: class '12' has no examples (1 in train)",
+        "eval: class '11' has no examples (1 in train)",
         "class_skew.missing_class",
     )
 

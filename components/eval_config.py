@@ -1,10 +1,10 @@
 """Builds the TFMA EvalConfig for K classes once the class names are known.
 
 Every class-based metric is argmax-based: the Evaluator reads the model's
-`argmax_one_hot` signature, whose per-class values TFMA's 0.5 binarization turns
-into exactly "predicted class == c". On these, micro-averaged recall is
-accuracy and macro-averaged recall is balanced accuracy, and per-class
-precision / recall / F1 equal scikit-learn's classification_report.
+`argmax_one_hot` signature (1 for the predicted class, 0 elsewhere), and the
+metrics of components.class_metrics derive accuracy, balanced accuracy, macro
+and per-class precision / recall / F1 (equal to scikit-learn's
+classification_report) from one confusion matrix per slice.
 """
 
 import json
@@ -12,7 +12,8 @@ from typing import Any
 
 from tensorflow_model_analysis.proto import config_pb2
 
-from components import features
+from components import class_metrics, features
+from components.class_metrics import ClassMetric
 
 OVERALL = config_pb2.SlicingSpec()
 CANDIDATE, BASELINE = "candidate", "baseline"
@@ -39,12 +40,16 @@ def _threshold(
 
 
 def _metric(
-    class_name: str,
-    name: str,
+    kind: str,
+    num_classes: int,
     bounds: list[tuple[config_pb2.SlicingSpec, config_pb2.MetricThreshold]] = (),
 ) -> config_pb2.MetricConfig:
-    """A TFMA metric renamed to `name`, with thresholds on the given slices."""
-    metric = config_pb2.MetricConfig(class_name=class_name, config=json.dumps({"name": name}))
+    """A components.class_metrics metric, with thresholds on the given slices."""
+    metric = config_pb2.MetricConfig(
+        class_name=ClassMetric.__name__,
+        module=class_metrics.__name__,
+        config=json.dumps({"kind": kind, "num_classes": num_classes}),
+    )
     for slicing_spec, threshold in bounds:
         metric.per_slice_thresholds.append(
             config_pb2.PerSliceMetricThreshold(slicing_specs=[slicing_spec], threshold=threshold)
@@ -74,7 +79,7 @@ def build_eval_config(
             f"evaluation.class_recall names unknown classes {unknown}; "
             f"the classes are {class_names}"
         )
-    class_ids = list(range(len(class_names)))
+    num_classes = len(class_names)
     named_slices = [parse_slice(text) for text in slice_floors]
     macro_f1_bounds = [(OVERALL, _threshold(evaluation["min_macro_f1"]))]
     if has_baseline:
@@ -102,26 +107,19 @@ def build_eval_config(
                 metrics=[
                     config_pb2.MetricConfig(class_name="ExampleCount"),
                     config_pb2.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+                    _metric("accuracy", num_classes, accuracy_bounds),
+                    _metric("balanced_accuracy", num_classes),
+                    _metric("macro_precision", num_classes),
+                    _metric("macro_f1", num_classes, macro_f1_bounds),
                 ]
-            ),
-            config_pb2.MetricsSpec(
-                metrics=[_metric("Recall", "accuracy", accuracy_bounds)],
-                aggregate=config_pb2.AggregationOptions(micro_average=True),
-            ),
-            # Aggregate only, so a threshold here bounds the macro average alone.
-            config_pb2.MetricsSpec(
-                metrics=[
-                    _metric("Recall", "balanced_accuracy"),
-                    _metric("Precision", "macro_precision"),
-                    _metric("F1Score", "macro_f1", macro_f1_bounds),
-                ],
-                aggregate=config_pb2.AggregationOptions(
-                    macro_average=True, class_weights={i: 1.0 for i in class_ids}
-                ),
             ),
             # One spec per class: TFMA allows one bound per metric and spec.
             *(
-                _class_spec(i, max(evaluation["min_class_recall"], class_recall.get(name, 0.0)))
+                _class_spec(
+                    i,
+                    num_classes,
+                    max(evaluation["min_class_recall"], class_recall.get(name, 0.0)),
+                )
                 for i, name in enumerate(class_names)
             ),
         ],
@@ -139,14 +137,14 @@ def _model_spec(name: str, is_baseline: bool = False) -> config_pb2.ModelSpec:
     )
 
 
-def _class_spec(class_id: int, recall_floor: float) -> config_pb2.MetricsSpec:
+def _class_spec(class_id: int, num_classes: int, recall_floor: float) -> config_pb2.MetricsSpec:
     """Precision, recall and F1 of one class, with its recall floor on the overall slice."""
     bounds = [(OVERALL, _threshold(recall_floor))] if recall_floor > 0 else []
     return config_pb2.MetricsSpec(
         metrics=[
-            _metric("Precision", "precision"),
-            _metric("Recall", "recall", bounds),
-            _metric("F1Score", "f1"),
+            _metric("precision", num_classes),
+            _metric("recall", num_classes, bounds),
+            _metric("f1", num_classes),
         ],
         binarize=config_pb2.BinarizationOptions(class_ids={"values": [class_id]}),
         model_names=[CANDIDATE],

@@ -16,7 +16,8 @@ def _evaluation(**changes):
 
 
 def _names(spec):
-    return [json.loads(metric.config)["name"] for metric in spec.metrics if metric.config]
+    """The kinds of the components.class_metrics metrics of a spec (their names too)."""
+    return [json.loads(metric.config)["kind"] for metric in spec.metrics if metric.config]
 
 
 def _thresholds(config):
@@ -50,14 +51,16 @@ def _changes(config):
     ]
 
 
-def test_every_class_is_evaluated_and_macro_averages_weight_classes_equally():
+def test_every_class_is_evaluated_and_overall_metrics_cover_all_classes():
     config = build_eval_config(["a", "b", "c"], _evaluation(slices=["island"]))
     (model_spec,) = config.model_specs
     assert model_spec.signature_name == "argmax_one_hot" and not model_spec.is_baseline
     assert list(model_spec.preprocessing_function_names) == ["transform_features"]
     specs = {name: spec for spec in config.metrics_specs for name in _names(spec)}
-    assert dict(specs["macro_f1"].aggregate.class_weights) == {0: 1.0, 1: 1.0, 2: 1.0}
-    assert specs["accuracy"].aggregate.micro_average
+    overall = specs["macro_f1"]
+    assert _names(overall) == ["accuracy", "balanced_accuracy", "macro_precision", "macro_f1"]
+    assert not overall.HasField("binarize") and not overall.HasField("aggregate")
+    assert all(json.loads(m.config)["num_classes"] == 3 for m in overall.metrics if m.config)
     per_class = [s for s in config.metrics_specs if s.binarize.class_ids.values]
     assert [list(s.binarize.class_ids.values) for s in per_class] == [[0], [1], [2]]
     assert all(_names(s) == ["precision", "recall", "f1"] for s in per_class)

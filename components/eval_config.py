@@ -65,7 +65,10 @@ def build_eval_config(
     Args:
       class_names: classes in score order (the label vocabulary).
       evaluation: the `evaluation` config section (pipeline.config.EvaluationConfig):
-        slices, min_slice_size and the bounds that decide the blessing.
+        slices and the bounds that decide the blessing. Its min_slice_size is not
+        TFMA's: TFMA fails every threshold on a slice it leaves out for size (a
+        "Metric not found" on each), so a small unbounded slice would block every
+        push; pipeline.results leaves small slices out of what it reports instead.
       has_baseline: whether a previously blessed model is evaluated alongside.
 
     Raises:
@@ -101,7 +104,6 @@ def build_eval_config(
             *(config_pb2.SlicingSpec(feature_keys=[s]) for s in evaluation["slices"]),
             *(config_pb2.SlicingSpec(feature_values={f: v}) for f, v in named_slices),
         ],
-        options=config_pb2.Options(min_slice_size={"value": evaluation["min_slice_size"]}),
         metrics_specs=[
             config_pb2.MetricsSpec(
                 metrics=[

@@ -26,6 +26,8 @@ from pipeline.errors import BadInputError
 
 OPTIONS_KEY = "evaluation_options"
 EVAL_SPLIT = "eval"  # the split the stock Evaluator evaluates when none is configured
+CLASS_NAMES_FILE = "class_names.json"  # written beside TFMA's output, for pipeline.results
+OPTIONS_FILE = "evaluation_options.json"  # the `evaluation` config section, ditto
 
 
 def read_class_names(model_uri: str) -> list[str]:
@@ -55,8 +57,10 @@ class Executor(tfx_executor.Executor):
         evaluation_uri = artifact_utils.get_single_uri(
             output_dict[standard_component_specs.EVALUATION_KEY]
         )
-        with fileio.open(os.path.join(evaluation_uri, "class_names.json"), "w") as f:
+        with fileio.open(os.path.join(evaluation_uri, CLASS_NAMES_FILE), "w") as f:
             f.write(json.dumps(class_names))
+        with fileio.open(os.path.join(evaluation_uri, OPTIONS_FILE), "w") as f:
+            f.write(json.dumps(evaluation))
         (examples,) = input_dict[standard_component_specs.EXAMPLES_KEY]
         check_evaluated(evaluation_uri, examples, EVAL_SPLIT)
 

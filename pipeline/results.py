@@ -13,6 +13,7 @@ from tfx.types import artifact, artifact_utils
 
 from components.class_skew import flag_text, read_report
 from components.eval_config import CANDIDATE
+from components.evaluator import CLASS_NAMES_FILE, OPTIONS_FILE
 from components.row_counts import read_row_counts
 from pipeline.errors import BadInputError
 
@@ -125,6 +126,9 @@ def read_outcome(metadata_path: str) -> RunOutcome | None:
 def read_evaluation(evaluation_uri: str) -> RunOutcome:
     """Overall, per-class (by class name) and per-slice metrics of the candidate model."""
     class_names = read_class_names(evaluation_uri)
+    options_path = os.path.join(evaluation_uri, OPTIONS_FILE)
+    options = _read_json(options_path) if os.path.exists(options_path) else {}  # older runs
+    min_slice_size = options.get("min_slice_size", 1)
     metrics, class_metrics, slice_metrics, example_count = {}, {n: {} for n in class_names}, {}, 0
     for slice_metrics_proto in tfma.load_metrics(evaluation_uri):
         slice_name = _slice_text(slice_metrics_proto.slice_key)
@@ -149,13 +153,21 @@ def read_evaluation(evaluation_uri: str) -> RunOutcome:
         class_metrics=class_metrics,
         failed_checks=metric_failures(evaluation_uri, class_names),
         class_names=class_names,
-        slice_metrics=slice_metrics,
+        slice_metrics={  # evaluation.min_slice_size: too few examples to show
+            name: values
+            for name, values in slice_metrics.items()
+            if values.get("example_count", 0) >= min_slice_size
+        },
     )
 
 
-def read_class_names(evaluation_uri: str) -> list[str]:
-    with open(os.path.join(evaluation_uri, "class_names.json"), encoding="utf-8") as f:
+def _read_json(path: str):
+    with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def read_class_names(evaluation_uri: str) -> list[str]:
+    return _read_json(os.path.join(evaluation_uri, CLASS_NAMES_FILE))
 
 
 def read_confusion_matrix(evaluation_uri: str, num_classes: int) -> np.ndarray:

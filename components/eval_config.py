@@ -68,7 +68,7 @@ def build_eval_config(
         slices and the bounds that decide the blessing. Its min_slice_size is not
         TFMA's: TFMA fails every threshold on a slice it leaves out for size (a
         "Metric not found" on each), so a small unbounded slice would block every
-        push; pipeline.results leaves small slices out of what it reports instead.
+        push; pipeline.results leaves small slices out of the report instead.
       has_baseline: whether a previously blessed model is evaluated alongside.
 
     Raises:

@@ -146,7 +146,7 @@ class EvaluationConfig:
     min_class_recall: float = 0.0  # floor on the recall of every class
     class_recall: dict[str, float] = dataclasses.field(default_factory=dict)  # class -> floor
     slices: list[str] = dataclasses.field(default_factory=list)  # feature columns to slice by
-    min_slice_size: int = 30  # smaller slices are left out of gate and report (floors apply)
+    min_slice_size: int = 30  # smaller slices are left out of the report (floors still apply)
     slice_min_accuracy: dict[str, float] = dataclasses.field(default_factory=dict)
     max_macro_f1_drop: float = 0.01  # vs the latest blessed model; larger drops block the push
 

@@ -80,7 +80,7 @@ class TrainingConfig:
     dropout: float = 0.1
     l2: float = 0.0
     learning_rate: float = 0.003
-    early_stopping_patience: int = 4  # epochs without a better val macro-F1
+    early_stopping_patience: int = 8  # epochs without a better val macro-F1 (4: too early)
     seed: int = 42
     class_weights: str = "effective_number"  # none | balanced | effective_number
     effective_number_beta: float = 0.999

@@ -26,13 +26,18 @@ def counts(matrices, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """The [actual, predicted] confusion matrix and the examples of each class.
 
     An example without a prediction (all scores 0) counts as an example of its
-    class and as a prediction of none.
+    class and as a prediction of none. An example whose label is not a train
+    class (label index -1, possible only if class_skew.missing_class is not a
+    gate) is in the matrix's extra last row: a wrong prediction, an example of
+    no class, as in TFMA's binarized metrics.
     """
-    confusion, examples = np.zeros((num_classes, num_classes)), np.zeros(num_classes)
+    confusion, examples = np.zeros((num_classes + 1, num_classes)), np.zeros(num_classes)
     for entry, count in matrices.get(ARGMAX, {}).items():
-        examples[entry.actual_class_id] += count
+        actual = entry.actual_class_id if entry.actual_class_id >= 0 else num_classes
+        if actual < num_classes:
+            examples[actual] += count
         if entry.predicted_class_id != NO_PREDICTED_CLASS_ID:
-            confusion[entry.actual_class_id, entry.predicted_class_id] += count
+            confusion[actual, entry.predicted_class_id] += count
     return confusion, examples
 
 

@@ -71,6 +71,13 @@ def test_an_example_without_prediction_is_a_miss():
     assert found[("precision", 0)] == 1.0
 
 
+def test_an_example_of_a_class_unknown_to_training_counts_for_no_class():
+    """Its prediction is a false positive; it is no example of any class (TFMA's rules)."""
+    found = _values([0, 1, -1], [0, 1, 1], 2)
+    assert found[("precision", 1)] == 0.5 and found[("recall", 1)] == 1.0
+    assert found["accuracy"] == 1.0
+
+
 def test_per_class_metrics_need_a_class_and_kinds_are_checked():
     with pytest.raises(ValueError, match="binarized by class_ids"):
         ClassMetric("recall", 3).computations(model_names=[""], output_names=[""])

@@ -20,8 +20,8 @@ The train/eval split is stratified by the label: every class with two or more
 examples lands in both splits, which a plain hash split does not promise for
 the rare classes this pipeline is about. Classes up to RANKED_CLASS_SIZE rows
 are split exactly (ranked by a hash of each row's text, in memory); larger ones
-by TFX's hash split on the same hash, which is close to the ratio at that size
-and needs no grouping, so memory stays flat on large data.
+by a hash split like TFX's on the same hash, which is close to the ratio at
+that size and needs no grouping, so memory stays flat on large data.
 """
 
 import codecs
@@ -315,7 +315,7 @@ def _options(exec_properties: dict) -> dict:
 
 
 def _hash_split(digest: bytes, eval_buckets: int, buckets: int) -> int:
-    """TFX's hash split on the row digest: eval (1) for eval_buckets of every `buckets`."""
+    """A hash split like TFX's, on the row digest: eval (1) for eval_buckets of every `buckets`."""
     return int(int.from_bytes(digest, "big") % buckets < eval_buckets)
 
 

@@ -1,0 +1,57 @@
+"""This pipeline's held-out quality over training seeds, with config overrides.
+
+The same fixed split as bench/compare.py; each seed is a fresh run, scored on the
+untouched 20 % through the pushed model's serving signature. For telling a
+change in quality from run-to-run noise:
+
+    .venv/bin/python bench/seeds.py shuttle --seeds 1,2,3 \\
+        --set training.early_stopping_patience=8
+"""
+
+import argparse
+import os
+import shutil
+
+from common import (
+    DATA_DIR,
+    LABELS,
+    REPO,
+    class_names,
+    measure,
+    pipeline_command,
+    score_pushed_model,
+    split,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", choices=sorted(LABELS))
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated training.seed values")
+    parser.add_argument("--set", action="append", default=[], help="config override, repeatable")
+    parser.add_argument("--workdir", default=os.path.join(REPO, "output", "bench", "seeds"))
+    args = parser.parse_args()
+    label = LABELS[args.dataset]
+    train_path, test = split(args.dataset, os.path.join(args.workdir, "data"), DATA_DIR)
+    for seed in args.seeds.split(","):
+        output = os.path.join(args.workdir, "runs", f"{args.dataset}-{seed}")
+        shutil.rmtree(output, ignore_errors=True)
+        os.makedirs(output)
+        overrides = [f"training.seed={seed}", *args.set]
+        run = measure(
+            pipeline_command(train_path, label, output, overrides),
+            os.path.join(output, "console.log"),
+        )
+        if run.returncode != 0:
+            print(f"{args.dataset} seed {seed}: failed, {run.failure()}", flush=True)
+            continue
+        scored = score_pushed_model(output, test, label, class_names(test[label]))
+        print(
+            f"{args.dataset} seed {seed}: macro-F1 {scored['macro_f1']:.4f}, "
+            f"recall {scored['recall']}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

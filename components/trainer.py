@@ -194,14 +194,13 @@ def dataset(
     )
     columns = {key: tf.concat([batch[key] for batch, _ in parsed], 0) for key in parsed[0][0]}
     labels = tf.concat([label for _, label in parsed], 0)
-    rows = tf.data.Dataset.range(int(labels.shape[0]))
+    size = int(labels.shape[0])
+    rows = tf.data.Dataset.range(size)
     if max_examples:  # a random subsample, the same one in every epoch
-        rows = rows.shuffle(
-            int(labels.shape[0]), seed=hparams["seed"], reshuffle_each_iteration=False
-        ).take(max_examples)
-        rows = rows.cache()
+        rows = rows.shuffle(size, seed=hparams["seed"], reshuffle_each_iteration=False)
+        rows = rows.take(max_examples).cache()
     if shuffle:
-        rows = rows.shuffle(int(labels.shape[0]), seed=hparams["seed"])
+        rows = rows.shuffle(size, seed=hparams["seed"])
     return (
         rows.batch(hparams["batch_size"])
         .map(

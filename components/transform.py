@@ -1,8 +1,8 @@
 """Transform's preprocessing_fn: schema-driven features and the label vocabulary.
 
 Numeric columns are z-scored with their train mean and variance, missing values
-becoming 0 (the mean); string columns
-and the int columns named in `categorical_columns` go through a vocabulary;
+becoming 0 (the mean); string columns and the int columns named in
+`categorical_columns` go through a vocabulary;
 the label becomes an index in the `label` vocabulary, which ships with the
 model so the serving signature can return class names. A second vocabulary
 stores the train count of every class, from which the Trainer derives class

@@ -10,18 +10,9 @@ change in quality from run-to-run noise:
 
 import argparse
 import os
-import shutil
 
-from common import (
-    DATA_DIR,
-    LABELS,
-    REPO,
-    class_names,
-    measure,
-    pipeline_command,
-    score_pushed_model,
-    split,
-)
+from common import DATA_DIR, LABELS, REPO, class_names, pipeline_command, score_pushed_model, split
+from compare import run_tfx
 
 
 def main() -> None:
@@ -35,15 +26,10 @@ def main() -> None:
     train_path, test = split(args.dataset, os.path.join(args.workdir, "data"), DATA_DIR)
     for seed in args.seeds.split(","):
         output = os.path.join(args.workdir, "runs", f"{args.dataset}-{seed}")
-        shutil.rmtree(output, ignore_errors=True)
-        os.makedirs(output)
         overrides = [f"training.seed={seed}", *args.set]
-        run = measure(
-            pipeline_command(train_path, label, output, overrides),
-            os.path.join(output, "console.log"),
-        )
-        if run.returncode != 0:
-            print(f"{args.dataset} seed {seed}: failed, {run.failure()}", flush=True)
+        row, _ = run_tfx(pipeline_command(train_path, label, output, overrides), output)
+        if "error" in row:
+            print(f"{args.dataset} seed {seed}: {row['error']}", flush=True)
             continue
         scored = score_pushed_model(output, test, label, class_names(test[label]))
         print(

@@ -16,7 +16,9 @@ REQUIRED_GLIBC=2.38
 
 say() { printf '[setup] %s\n' "$*"; }
 
-glibc_version() { ldd --version 2>/dev/null | head -n1 | grep -oE '[0-9]+\.[0-9]+$' || echo 0; }
+# getconf, not `ldd --version | head -n1`: under pipefail, head closing the pipe early made
+# ldd die of SIGPIPE at random, the `|| echo 0` fired too, and the upgrade was skipped.
+glibc_version() { getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}' | grep -E '^[0-9]+\.[0-9]+' || echo 0; }
 
 version_lt() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$1" ] && [ "$1" != "$2" ]; }
 

@@ -1,6 +1,6 @@
 # Worker image for Vertex AI / Kubeflow Pipelines: the official TFX 1.21 image plus this
-# package, so the module paths in the compiled spec (components.trainer.run_fn,
-# components.evaluator.Executor, ...) import on every step.
+# package, so the module paths in the compiled spec (components.modules.training.run_fn,
+# components.evaluator.component.Executor, ...) import on every step.
 #   make image IMAGE=us-docker.pkg.dev/PROJECT/REPO/imbalanced-tfx:0.1.0
 FROM gcr.io/tfx-oss-public/tfx:1.21.0
 
@@ -25,4 +25,4 @@ COPY components/ components/
 RUN python -m pip install --no-cache-dir --no-deps --no-build-isolation . \
     && rm -rf build ./*.egg-info \
     && python -I -c "import tfx; assert tfx.__version__ == '1.21.0', tfx.__version__" \
-    && python -I -c "import components.class_skew, components.csv_example_gen, components.data_gate, components.evaluator, components.pusher, components.row_counts, components.trainer, components.transform"
+    && python -I -c "import components.class_skew.component, components.example_gen.component, components.data_gate.component, components.evaluator.component, components.evaluator.tfma_metrics, components.pusher.component, components.row_counts.component, components.modules.preprocessing, components.modules.training, components.modules.tuning"

@@ -9,14 +9,15 @@
     python pipeline_runner.py submit --spec FILE [--config FILE] [--set ...] [--wait]
 
 Only parses arguments, loads the config, dispatches and maps errors to the
-exit codes in pipeline.errors.ExitCode.
+exit codes in components.modules.errors.ExitCode.
 """
 
 import argparse
+import logging
 import os
 import sys
 
-from pipeline.errors import ExitCode, MetricGateError, PipelineError
+from components.modules.errors import ExitCode, PipelineError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,30 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-PER_CLASS = ("precision", "recall", "f1")
-
-
-def _print_outcome(outcome) -> None:
-    from components.row_counts import describe_row_counts
-
-    if outcome.skew_warnings:
-        print("\nClass-skew warnings:")
-        for warning in outcome.skew_warnings:
-            print(f"  {warning}")
-    if outcome.row_counts:
-        print(f"\nRows per step: {describe_row_counts(outcome.row_counts, outcome.example_count)}")
-    print(f"\nEvaluated {outcome.example_count} eval examples:")
-    for name, value in outcome.metrics.items():
-        print(f"  {name:<18} {value:.4f}")
-    print(f"  {'class':<12} {'precision':>9} {'recall':>9} {'f1':>9}")
-    for name, values in outcome.class_metrics.items():
-        cells = "".join(f" {values.get(m, float('nan')):9.4f}" for m in PER_CLASS)
-        print(f"  {name:<12}{cells}")
-
-
 def _run(args: argparse.Namespace) -> ExitCode:
     from pipeline.config import load_config
+    from pipeline.render import console_summary
     from pipeline.runners import run_local
+    from pipeline.verdict import verdict
 
     config = load_config(
         args.config,
@@ -95,45 +77,52 @@ def _run(args: argparse.Namespace) -> ExitCode:
         pipeline__output=args.output,
     )
     outcome = run_local(config)
-    if outcome is None:
-        raise PipelineError("the run finished without an evaluation; see the log file")
-    _print_outcome(outcome)
-    if not outcome.blessed:
-        failed = [
-            f"{f.check}{f' of class {f.cls}' if f.cls else ''} on {f.slice}: {f.value}, "
-            f"needs {f.bound}"
-            for f in outcome.failed_checks
-        ]
-        raise MetricGateError(
-            "the model did not pass the metric gate and was not pushed:\n  - "
-            + "\n  - ".join(failed or ["see the Evaluator output"])
-        )
+    result = verdict(outcome)
+    summary = console_summary(outcome, result)
+    if summary:
+        print(summary)
+    if not result.passed:
+        raise PipelineError(result.message, result.exit_code)
     print(f"\nModel blessed and pushed to {outcome.pushed_to}")
     return ExitCode.SUCCESS
 
 
-def _gate(args: argparse.Namespace) -> ExitCode:
-    from pipeline.gate import evaluate_gates, format_table, write_gate_files
-    from pipeline.pipeline import OutputPaths
+def _quiet_tensorflow() -> None:
+    """TFMA's readers log TensorFlow deprecation warnings that say nothing to a user."""
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
+
+def _gate(args: argparse.Namespace) -> ExitCode:
+    from pipeline.outcome import read_outcome
+    from pipeline.pipeline import OutputPaths
+    from pipeline.render import failure_table, write_gate_files
+    from pipeline.verdict import verdict
+
+    _quiet_tensorflow()
     paths = OutputPaths(os.path.abspath(args.output))
-    result = evaluate_gates(paths.metadata)
-    print(f"Gate: {result.verdict}")
+    outcome = read_outcome(paths.metadata)
+    result = verdict(outcome)
+    print(f"Gate: {result.headline}")
     if result.failures:
-        print(format_table(result))
+        print(failure_table(result))
     for warning in result.warnings:
         print(f"warning: {warning}")
-    junit, markdown = write_gate_files(result, os.path.join(paths.root, "gate"))
+    junit, markdown = write_gate_files(outcome, result, os.path.join(paths.root, "gate"))
     print(f"Wrote {junit} and {markdown}")
     return result.exit_code
 
 
 def _report(args: argparse.Namespace) -> ExitCode:
+    from pipeline.outcome import read_outcome
     from pipeline.pipeline import OutputPaths
     from pipeline.report import write_report
+    from pipeline.verdict import verdict
 
+    _quiet_tensorflow()
     paths = OutputPaths(os.path.abspath(args.output))
-    print(f"Wrote {write_report(paths.metadata, os.path.join(paths.root, 'report'))}")
+    outcome = read_outcome(paths.metadata)
+    path = write_report(outcome, verdict(outcome), os.path.join(paths.root, "report"))
+    print(f"Wrote {path}")
     return ExitCode.SUCCESS
 
 

@@ -8,12 +8,15 @@ setup(
     description="TFX pipeline for imbalanced multiclass classification",
     python_requires=">=3.10,<3.12",
     packages=find_packages(include=["pipeline", "pipeline.*", "components", "components.*"]),
+    package_data={"pipeline": ["templates/*.j2"]},
     py_modules=["pipeline_runner"],
     install_requires=[
         "tfx[kfp]==1.21.0",
         "tensorboard==2.21.0",  # Trainer and Tuner import it; TF 2.21 no longer pulls it
         "pyyaml==6.0.3",
         "matplotlib==3.11.2",
+        "pydantic==2.14.3",  # the config models (also pulled in by google-cloud-aiplatform)
+        "jinja2==3.1.6",  # the report and gate summary templates (also a TFX dependency)
     ],
     extras_require={
         "dev": [

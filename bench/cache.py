@@ -19,8 +19,8 @@ import time
 
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline.errors import ExitCode
-from pipeline.results import LatestRun
+from components.modules.errors import ExitCode
+from pipeline.outcome import LatestRun
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = {

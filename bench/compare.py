@@ -43,9 +43,9 @@ from common import (
 from stock_template import TRAIN_STEPS
 from stock_template_module import TRAIN_BATCH_SIZE
 
-from components.features import TRAINING_SUMMARY_FILE
-from components.row_counts import statistics_per_split
-from pipeline.results import LatestRun
+from components import artifacts
+from components.modules.assets import TRAINING_SUMMARY_FILE
+from pipeline.outcome import LatestRun
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(BENCH, "results", "compare.json")
@@ -112,7 +112,8 @@ def rates(row: dict, train_rows: int, training_examples: int | None) -> dict[str
 
 
 def train_split_rows(run: LatestRun) -> int:
-    return statistics_per_split(run.output("StatisticsGen", "statistics"))["train"]
+    statistics = artifacts.load_statistics(run.output("StatisticsGen", "statistics"))
+    return sum(dataset.num_examples for dataset in statistics["train"].datasets)
 
 
 def this_pipeline(data: Split, output: str) -> dict:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from pipeline.results import LatestRun
+from pipeline.outcome import LatestRun
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = {

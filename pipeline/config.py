@@ -1,183 +1,232 @@
 """The one validated configuration object: defaults, YAML file, then overrides.
 
-Every key lives in a dataclass below with its default; a YAML file and
-`--set section.key=value` flags may change any of them. Unknown keys, wrong
-types and impossible values raise BadInputError naming the key and the fix.
+Every key lives in a pydantic model below with its default; a YAML file and
+`--set section.key=value` flags may change any of them (conf/default.yaml lists
+them all). Unknown keys, wrong types and impossible values raise BadInputError
+naming the key and the fix: `load_config` turns pydantic's errors into those
+messages, so a user never sees a pydantic error dump.
 """
 
-import dataclasses
 import difflib
 import os
 import re
-import types
 import typing
-from typing import Any
+import warnings
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
-from pipeline.errors import BadInputError
+from components.class_skew.analysis import CHECK_ACTIONS
+from components.modules.choices import (
+    CLASS_WEIGHT_STRATEGIES,
+    LOSSES,
+    TUNER_ALGORITHMS,
+    TUNER_OBJECTIVES,
+)
+from components.modules.errors import BadInputError
 
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner")
 DIRECT_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
 PORTABLE_ENVIRONMENTS = ("DOCKER", "EXTERNAL", "PROCESS", "LOOPBACK")
-CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "effective_number")
-LOSSES = ("cross_entropy", "focal", "logit_adjusted")
-CHECK_ACTIONS = ("warn", "gate", "off")
-TUNER_ALGORITHMS = ("random", "bayesian", "hyperband")
-TUNER_OBJECTIVES = ("val_macro_f1", "val_balanced_accuracy")
 
 
-@dataclasses.dataclass
-class DataConfig:
-    """Where the data is and how to read it."""
-
-    path: str = ""  # a CSV file (plain or .gz) or a folder of CSV files, local or gs://
-    query: str = ""  # a BigQuery SQL query instead of path (BigQueryExampleGen)
-    label: str = ""  # the label column
-    exclude_columns: list[str] = dataclasses.field(default_factory=list)  # e.g. ID columns
-    categorical_columns: list[str] = dataclasses.field(default_factory=list)  # int codes
-    schema: str | None = None  # curated schema.pbtxt; None infers one with SchemaGen
-    eval_percent: int = 20  # share of each class in the eval split (stratified for CSV)
+def _number_to_str(value: Any) -> Any:
+    """YAML reads class names and label values like `2` as numbers; they are text here."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
-@dataclasses.dataclass
-class PipelineConfig:
+def _scalar_to_list(value: Any) -> Any:
+    """Lets `--set data.exclude_columns=id` stand for a one-element list."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [value]
+    return value
+
+
+_Item = TypeVar("_Item")
+Text = Annotated[str, BeforeValidator(_number_to_str)]  # a str; an int or float becomes one
+ListOf = Annotated[list[_Item], BeforeValidator(_scalar_to_list)]  # a list; a scalar becomes one
+
+
+class _Section(BaseModel):
+    """Strict types (a bool is no int, "5" no number; an int is a float) and no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _start_from_field_defaults(cls, data: Any) -> Any:
+        """A partly given nested section keeps the other keys of its field's default.
+
+        Pydantic would fill them from the nested class's defaults instead, which
+        differ where a field has its own default, e.g. each check of ClassSkewConfig.
+        """
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, field in cls.model_fields.items():
+            default = field.get_default(call_default_factory=True)
+            if isinstance(default, BaseModel) and isinstance(data.get(name), dict):
+                merged[name] = {**default.model_dump(), **data[name]}
+        return merged
+
+
+# `data.schema` is the key users write; pydantic warns that it shadows BaseModel.schema(),
+# the deprecated v1 method, which nothing here calls.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", r"Field name \"schema\"", UserWarning)
+
+    class DataConfig(_Section):
+        """Where the data is and how to read it."""
+
+        path: Text = ""  # a CSV file (plain or .gz) or a folder of CSV files, local or gs://
+        query: Text = ""  # a BigQuery SQL query instead of path (BigQueryExampleGen)
+        label: Text = ""  # the label column
+        exclude_columns: ListOf[Text] = []  # e.g. ID columns
+        categorical_columns: ListOf[Text] = []  # int codes
+        schema: Text | None = None  # curated schema.pbtxt; None infers one with SchemaGen
+        eval_percent: int = 20  # share of each class in the eval split (stratified for CSV)
+
+
+class PipelineConfig(_Section):
     """Identity, output location and orchestration."""
 
-    name: str = "imbalanced-multiclass"
-    output: str = "output"
+    name: Text = "imbalanced-multiclass"
+    output: Text = "output"
     enable_cache: bool = True
 
 
-@dataclasses.dataclass
-class BeamConfig:
+class BeamConfig(_Section):
     """The Beam runner of every Beam-powered component, and the options it needs."""
 
-    runner: str = "DirectRunner"  # DirectRunner | DataflowRunner | FlinkRunner | SparkRunner
-    direct_running_mode: str = "in_memory"  # DirectRunner: in_memory | multi_processing | ...
+    runner: Text = "DirectRunner"  # DirectRunner | DataflowRunner | FlinkRunner | SparkRunner
+    direct_running_mode: Text = "in_memory"  # DirectRunner: in_memory | multi_processing | ...
     direct_num_workers: int = 1  # DirectRunner: 0 means one per core
-    project: str = ""  # Google Cloud project: DataflowRunner and BigQuery reads
-    region: str = ""  # DataflowRunner
-    temp_location: str = ""  # gs:// path: DataflowRunner and BigQuery reads
-    service_account_email: str = ""  # DataflowRunner workers; empty: the default
-    machine_type: str = ""  # DataflowRunner, e.g. n2-standard-4; empty: Dataflow's default
+    project: Text = ""  # Google Cloud project: DataflowRunner and BigQuery reads
+    region: Text = ""  # DataflowRunner
+    temp_location: Text = ""  # gs:// path: DataflowRunner and BigQuery reads
+    service_account_email: Text = ""  # DataflowRunner workers; empty: the default
+    machine_type: Text = ""  # DataflowRunner, e.g. n2-standard-4; empty: Dataflow's default
     max_num_workers: int = 0  # DataflowRunner autoscaling cap; 0: Dataflow's default
-    flink_master: str = ""  # FlinkRunner: host:port of the JobManager
-    spark_master_url: str = ""  # SparkRunner: spark://host:7077
-    environment_type: str = "DOCKER"  # Flink/Spark SDK harness: DOCKER | EXTERNAL | ...
-    environment_config: str = ""  # its image or address; empty with DOCKER: vertex.image
+    flink_master: Text = ""  # FlinkRunner: host:port of the JobManager
+    spark_master_url: Text = ""  # SparkRunner: spark://host:7077
+    environment_type: Text = "DOCKER"  # Flink/Spark SDK harness: DOCKER | EXTERNAL | ...
+    environment_config: Text = ""  # its image or address; empty with DOCKER: vertex.image
     parallelism: int = 0  # FlinkRunner; 0: Flink's default
-    extra_args: list[str] = dataclasses.field(default_factory=list)  # appended as given
+    extra_args: ListOf[Text] = []  # appended as given
 
 
-@dataclasses.dataclass
-class TrainingConfig:
+class TrainingConfig(_Section):
     """The Keras MLP and its optimisation."""
 
     epochs: int = 30
     batch_size: int = 256
-    hidden_units: list[int] = dataclasses.field(default_factory=lambda: [64, 32])
+    hidden_units: ListOf[int] = [64, 32]
     dropout: float = 0.1
     l2: float = 0.0
     learning_rate: float = 0.003
     early_stopping_patience: int = 8  # epochs without a better val macro-F1 (4: too early)
     seed: int = 42
-    class_weights: str = "effective_number"  # none | balanced | effective_number
+    class_weights: Text = "effective_number"  # none | balanced | effective_number
     effective_number_beta: float = 0.999
     max_class_weight: float = 100.0  # clip for the rarest classes
-    loss: str = "cross_entropy"  # cross_entropy | focal | logit_adjusted
+    loss: Text = "cross_entropy"  # cross_entropy | focal | logit_adjusted
     focal_gamma: float = 2.0
     logit_adjustment_tau: float = 1.0  # for loss: logit_adjusted
     posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
 
 
-@dataclasses.dataclass
-class SearchSpaceConfig:
+class SearchSpaceConfig(_Section):
     """Choices the Tuner samples from."""
 
-    depth: list[int] = dataclasses.field(default_factory=lambda: [1, 2, 3])
-    width: list[int] = dataclasses.field(default_factory=lambda: [32, 64, 128])
-    dropout: list[float] = dataclasses.field(default_factory=lambda: [0.0, 0.1, 0.3])
-    l2: list[float] = dataclasses.field(default_factory=lambda: [0.0, 1e-5, 1e-4])
-    learning_rate: list[float] = dataclasses.field(default_factory=lambda: [1e-3, 3e-3, 1e-2])
-    loss: list[str] = dataclasses.field(default_factory=lambda: list(LOSSES))
-    focal_gamma: list[float] = dataclasses.field(default_factory=lambda: [1.0, 2.0])
-    logit_adjustment_tau: list[float] = dataclasses.field(default_factory=lambda: [0.5, 1.0, 1.5])
+    depth: ListOf[int] = [1, 2, 3]
+    width: ListOf[int] = [32, 64, 128]
+    dropout: ListOf[float] = [0.0, 0.1, 0.3]
+    l2: ListOf[float] = [0.0, 1e-5, 1e-4]
+    learning_rate: ListOf[float] = [1e-3, 3e-3, 1e-2]
+    loss: ListOf[Text] = list(LOSSES)
+    focal_gamma: ListOf[float] = [1.0, 2.0]
+    logit_adjustment_tau: ListOf[float] = [0.5, 1.0, 1.5]
 
 
-@dataclasses.dataclass
-class TuningConfig:
+class TuningConfig(_Section):
     """KerasTuner inside the TFX Tuner component."""
 
     enabled: bool = False
-    algorithm: str = "random"  # random | bayesian | hyperband
-    objective: str = "val_macro_f1"  # val_macro_f1 | val_balanced_accuracy
+    algorithm: Text = "random"  # random | bayesian | hyperband
+    objective: Text = "val_macro_f1"  # val_macro_f1 | val_balanced_accuracy
     max_trials: int = 6
     epochs_per_trial: int = 8
     max_train_examples: int = 20000  # subsample per trial; 0 uses all
-    search_space: SearchSpaceConfig = dataclasses.field(default_factory=SearchSpaceConfig)
+    search_space: SearchSpaceConfig = SearchSpaceConfig()
 
 
-@dataclasses.dataclass
-class Check:
+class Check(_Section):
     """One class-skew check: a threshold and what to do when it is crossed."""
 
     threshold: float = 0.0
-    action: str = "warn"  # warn: report it | gate: stop before training | off
+    action: Text = "warn"  # warn: report it | gate: stop before training | off
 
 
-@dataclasses.dataclass
-class ClassSkewConfig:
+class ClassSkewConfig(_Section):
     """Class-skew checks on StatisticsGen's label counts, per split."""
 
-    max_imbalance_ratio: Check = dataclasses.field(default_factory=lambda: Check(20.0, "warn"))
-    min_class_count: Check = dataclasses.field(default_factory=lambda: Check(10, "warn"))
-    min_normalized_entropy: Check = dataclasses.field(default_factory=lambda: Check(0.5, "warn"))
-    max_label_divergence: Check = dataclasses.field(default_factory=lambda: Check(0.02, "warn"))
-    missing_class: Check = dataclasses.field(default_factory=lambda: Check(0, "gate"))
-    missing_label: Check = dataclasses.field(default_factory=lambda: Check(0, "gate"))
+    max_imbalance_ratio: Check = Check(threshold=20.0, action="warn")
+    min_class_count: Check = Check(threshold=10, action="warn")
+    min_normalized_entropy: Check = Check(threshold=0.5, action="warn")
+    max_label_divergence: Check = Check(threshold=0.02, action="warn")
+    missing_class: Check = Check(threshold=0, action="gate")
+    missing_label: Check = Check(threshold=0, action="gate")
 
 
-@dataclasses.dataclass
-class EvaluationConfig:
-    """TFMA evaluation and the metric gate (components.eval_config reads these keys)."""
+class EvaluationConfig(_Section):
+    """TFMA evaluation and the metric gate (components.evaluator.eval_config reads these keys)."""
 
     min_macro_f1: float = 0.0  # bless only at or above this macro-F1 on the eval split
     min_class_recall: float = 0.0  # floor on the recall of every class
-    class_recall: dict[str, float] = dataclasses.field(default_factory=dict)  # class -> floor
-    slices: list[str] = dataclasses.field(default_factory=list)  # feature columns to slice by
+    class_recall: dict[Text, float] = {}  # class -> floor
+    slices: ListOf[Text] = []  # feature columns to slice by
     min_slice_size: int = 30  # smaller slices are left out of the report (floors still apply)
-    slice_min_accuracy: dict[str, float] = dataclasses.field(default_factory=dict)
+    slice_min_accuracy: dict[Text, float] = {}  # feature=value -> accuracy floor
     max_macro_f1_drop: float = 0.01  # vs the latest blessed model; larger drops block the push
 
 
-@dataclasses.dataclass
-class VertexConfig:
+class VertexConfig(_Section):
     """Where the compiled pipeline runs on Vertex AI / Kubeflow Pipelines v2."""
 
-    image: str = ""  # container image with this package installed (see Dockerfile)
-    pipeline_root: str = ""  # gs://bucket/path: artifacts and serving/
-    project: str = ""  # Google Cloud project that runs the pipeline job (submit)
-    region: str = ""  # Vertex AI region, e.g. europe-west4 (submit)
-    service_account: str = ""  # the job's identity; empty: the Compute Engine default
-    labels: dict[str, str] = dataclasses.field(default_factory=dict)  # on the pipeline job
+    image: Text = ""  # container image with this package installed (see Dockerfile)
+    pipeline_root: Text = ""  # gs://bucket/path: artifacts and serving/
+    project: Text = ""  # Google Cloud project that runs the pipeline job (submit)
+    region: Text = ""  # Vertex AI region, e.g. europe-west4 (submit)
+    service_account: Text = ""  # the job's identity; empty: the Compute Engine default
+    labels: dict[Text, Text] = {}  # on the pipeline job
 
 
-@dataclasses.dataclass
-class Config:
+class Config(_Section):
     """All settings of one pipeline run."""
 
-    data: DataConfig = dataclasses.field(default_factory=DataConfig)
-    pipeline: PipelineConfig = dataclasses.field(default_factory=PipelineConfig)
-    beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
-    class_skew: ClassSkewConfig = dataclasses.field(default_factory=ClassSkewConfig)
-    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
-    tuning: TuningConfig = dataclasses.field(default_factory=TuningConfig)
-    evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
-    vertex: VertexConfig = dataclasses.field(default_factory=VertexConfig)
+    data: DataConfig = DataConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+    beam: BeamConfig = BeamConfig()
+    class_skew: ClassSkewConfig = ClassSkewConfig()
+    training: TrainingConfig = TrainingConfig()
+    tuning: TuningConfig = TuningConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    vertex: VertexConfig = VertexConfig()
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain, JSON-able values, section by section."""
+        return self.model_dump()
+
+    @model_validator(mode="after")
+    def _check_values(self) -> "Config":
+        """Checks the ranges and choices that types alone cannot express, all at once."""
+        problems = _value_problems(self)
+        if problems:
+            raise ValueError("invalid config: " + "; ".join(problems))
+        return self
 
 
 def load_config(
@@ -209,9 +258,10 @@ def load_config(
     for name, value in flags.items():
         if value is not None:
             _set_nested(raw, name.split("__"), value)
-    config = _build(Config(), raw, "")
-    _check_values(config)
-    return config
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as e:
+        raise BadInputError(_describe(e)) from None
 
 
 def _set_nested(raw: dict[str, Any], keys: list[str], value: Any) -> None:
@@ -243,64 +293,80 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _build(default: Any, raw: Any, where: str) -> Any:
-    """Returns dataclass `default` updated from a mapping, checking every key and type.
+_TYPE_NAMES = {"int_type": "int", "float_type": "float", "bool_type": "bool", "string_type": "str"}
 
-    Nested sections start from their own defaults, so setting one key of a
-    section keeps the defaults of its other keys.
+
+def _describe(error: ValidationError) -> str:
+    """One message for the user from pydantic's errors, naming keys as the user wrote them.
+
+    Range problems come alone (they are checked only once every type is right),
+    already joined into one `invalid config: ...` message.
     """
-    label = where or "the config"
-    if not isinstance(raw, dict):
-        raise BadInputError(f"{label} must be a mapping, got {raw!r}")
-    fields = [f.name for f in dataclasses.fields(default)]
-    hints = typing.get_type_hints(type(default))
-    values = {}
-    for key, value in raw.items():
-        dotted = f"{where}.{key}" if where else str(key)
-        if key not in fields:
-            close = difflib.get_close_matches(str(key), fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise BadInputError(
-                f"unknown config key {dotted!r}{hint} Valid keys in {label}: {', '.join(fields)}"
-            )
-        current = getattr(default, key)
-        if dataclasses.is_dataclass(current):
-            values[key] = _build(current, value, dotted)
+    messages = []
+    for detail in error.errors():
+        if detail["type"] == "value_error":
+            messages.append(str(detail["ctx"]["error"]))
+        elif message := _type_problem(detail["type"], detail["loc"], detail["input"]):
+            messages.append(message)
         else:
-            values[key] = _coerce(value, hints[key], dotted)
-    return dataclasses.replace(default, **values)
+            key = _dotted(detail["loc"]) or "the config"
+            messages.append(f"config key {key!r} is invalid: {detail['msg']}")
+    return "; ".join(dict.fromkeys(messages))
 
 
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    """Returns `value` as type `hint`, or raises naming the key and the type."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in typing.get_args(hint):
-            return None
-        (inner,) = [t for t in typing.get_args(hint) if t is not type(None)]
-        return _coerce(value, inner, key)
-    if origin is dict:
-        key_type, value_type = typing.get_args(hint)
-        if not isinstance(value, dict):
-            raise BadInputError(f"config key {key!r} must be a mapping, got {value!r}")
-        return {
-            _coerce(k, key_type, key): _coerce(v, value_type, f"{key}.{k}")
-            for k, v in value.items()
-        }
-    if origin is list:
-        (item_type,) = typing.get_args(hint)
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            value = [value]
-        if not isinstance(value, list):
-            raise BadInputError(f"config key {key!r} must be a list, got {value!r}")
-        return [_coerce(item, item_type, key) for item in value]
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise BadInputError(f"config key {key!r} must be of type {hint.__name__}, got {value!r}")
-    return value
+def _type_problem(kind: str, loc: tuple[Any, ...], value: Any) -> str | None:
+    """The message for an unknown key or a value of the wrong type, else None."""
+    key = _dotted(loc)
+    if kind == "extra_forbidden":
+        section = _section_at(loc[:-1])
+        fields = list(section.model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        label = _dotted(loc[:-1]) or "the config"
+        return f"unknown config key {key!r}{hint} Valid keys in {label}: {', '.join(fields)}"
+    if kind == "model_type":
+        return f"{key or 'the config'} must be a mapping, got {value!r}"
+    if kind == "dict_type":
+        return f"config key {key!r} must be a mapping, got {value!r}"
+    if kind == "list_type":
+        return f"config key {key!r} must be a list, got {value!r}"
+    if kind in _TYPE_NAMES:
+        return f"config key {key!r} must be of type {_TYPE_NAMES[kind]}, got {value!r}"
+    return None
+
+
+def _section_at(loc: tuple[Any, ...]) -> type[BaseModel]:
+    """The model of the section at `loc`, a path of section names from Config."""
+    section: type[BaseModel] = Config
+    for name in loc:
+        section = section.model_fields[name].annotation
+    return section
+
+
+def _as_section(annotation: Any) -> type[BaseModel] | None:
+    """The model class a field annotation names; None for a value, list or mapping."""
+    is_class = isinstance(annotation, type) and typing.get_origin(annotation) is None
+    return annotation if is_class and issubclass(annotation, BaseModel) else None
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    """The dotted key of a pydantic error location, as the user writes it.
+
+    A list item or a mapping's key goes by the name of its list or mapping, a
+    mapping's value by `mapping.key`: users set lists and mappings whole.
+    """
+    if loc[-1:] == ("[key]",):
+        loc = loc[:-2]
+    names: list[str] = []
+    annotation: Any = Config
+    for part in loc:
+        if typing.get_origin(annotation) is list:
+            break
+        names.append(str(part))
+        section = _as_section(annotation)
+        field = section.model_fields.get(part) if section else None
+        annotation = field.annotation if field else None
+    return ".".join(names)
 
 
 def _choice_problems(*checks: tuple[str, list[str], tuple[str, ...]]) -> list[str]:
@@ -312,8 +378,8 @@ def _choice_problems(*checks: tuple[str, list[str], tuple[str, ...]]) -> list[st
     ]
 
 
-def _check_values(config: Config) -> None:
-    """Checks the ranges that types alone cannot express."""
+def _value_problems(config: Config) -> list[str]:
+    """The ranges and choices that types alone cannot express, in one list."""
     problems = []
     if not 0 < config.data.eval_percent < 100:
         problems.append("data.eval_percent must be between 1 and 99")
@@ -365,7 +431,7 @@ def _check_values(config: Config) -> None:
         ("tuning.search_space.loss", config.tuning.search_space.loss, LOSSES),
         *(
             (f"class_skew.{name}.action", [check.action], CHECK_ACTIONS)
-            for name, check in vars(config.class_skew).items()
+            for name, check in config.class_skew
         ),
     )
     if not 0 <= training.effective_number_beta < 1:
@@ -381,11 +447,10 @@ def _check_values(config: Config) -> None:
         problems.append(
             "tuning.max_trials and epochs_per_trial must be >= 1, max_train_examples >= 0"
         )
-    for name, choices in vars(tuning.search_space).items():
+    for name, choices in tuning.search_space:
         if not choices:
             problems.append(f"tuning.search_space.{name} must list at least one value")
-    if problems:
-        raise BadInputError("invalid config: " + "; ".join(problems))
+    return problems
 
 
 def _beam_problems(config: Config) -> list[str]:

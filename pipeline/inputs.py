@@ -9,9 +9,10 @@ import os
 
 from apache_beam.io.filesystems import FileSystems
 
-from components.csv_example_gen import read_csv_header
+from components.example_gen.csv_audit import read_csv_header
+from components.modules.errors import BadInputError
+from components.modules.features import feature_keys
 from pipeline.config import Config
-from pipeline.errors import BadInputError
 
 CSV_PATTERN = "*.csv*"
 
@@ -75,6 +76,8 @@ def check_data(config: Config) -> list[str]:
         data.categorical_columns, columns, "categorical column", "data.categorical_columns"
     )
     _require_columns(config.evaluation.slices, columns, "slice column", "evaluation.slices")
+    skipped = {data.label, *data.exclude_columns}
+    feature_keys([column for column in columns if column not in skipped])  # names that collide
     return columns
 
 

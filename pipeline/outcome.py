@@ -1,8 +1,14 @@
-"""Reads a finished run's outcome from ML Metadata and the Evaluator's output."""
+"""Reads a finished run's outcome once, from ML Metadata and the artifacts it names.
+
+`read_outcome` is the one place that opens a run: the CLI, `gate` and `report`
+all work from the immutable RunOutcome it returns (pipeline.verdict decides,
+pipeline.render and pipeline.report draw).
+"""
 
 import dataclasses
-import json
 import os
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import tensorflow_model_analysis as tfma
@@ -11,37 +17,66 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 from tfx.types import artifact, artifact_utils
 
-from components.class_skew import flag_text, read_report
-from components.eval_config import CANDIDATE
-from components.evaluator import CLASS_NAMES_FILE, OPTIONS_FILE
-from components.row_counts import read_row_counts
-from pipeline.errors import BadInputError
+from components import artifacts
+from components.evaluator.eval_config import CANDIDATE
+from components.modules import assets
+from components.modules.errors import BadInputError
 
 OVERALL_METRICS = ("accuracy", "balanced_accuracy", "macro_precision", "macro_f1")
 PER_CLASS_METRICS = ("precision", "recall", "f1")
 
 
-@dataclasses.dataclass
-class RunOutcome:
-    """What the latest run produced: blessing, push location and metrics."""
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """One failed check, in the words a person reads in CI."""
 
+    gate: str  # schema | class_skew | metric
+    check: str
+    cls: str = ""
+    slice: str = ""
+    value: str = ""
+    bound: str = ""
+
+    def cells(self) -> tuple[str, ...]:
+        return (self.gate, self.check, self.cls, self.slice, self.value, self.bound)
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """The Evaluator's results for the candidate model, by class name."""
+
+    example_count: int
+    metrics: MappingProxyType  # overall metric -> value
+    class_names: tuple[str, ...]
+    class_metrics: MappingProxyType  # class name -> {precision, recall, f1}
+    slice_metrics: MappingProxyType  # slice text -> overall metrics (min_slice_size and up)
+    failures: tuple[Failure, ...]  # failed thresholds
+    confusion: np.ndarray  # [actual, predicted] counts on the overall slice, read-only
+    options: MappingProxyType  # the `evaluation` config section it ran with
+
+    def __post_init__(self):
+        self.confusion.flags.writeable = False
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOutcome:
+    """Everything the latest run recorded that a person or CI acts on."""
+
+    failed_components: tuple[str, ...]
+    class_skew: MappingProxyType | None  # ClassSkew's report
+    data_checks: MappingProxyType | None  # DataChecks' findings, which the DataGate acts on
+    row_counts: MappingProxyType | None  # rows per step and split
+    evaluation: Evaluation | None
     blessed: bool
     pushed_to: str | None
-    example_count: int
-    metrics: dict[str, float]
-    class_metrics: dict[str, dict[str, float]]  # class name -> metric -> value
-    failed_checks: list["Failure"]
-    skew_warnings: list[str] = dataclasses.field(default_factory=list)
-    class_names: list[str] = dataclasses.field(default_factory=list)
-    slice_metrics: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
-    row_counts: dict | None = None  # components.row_counts: rows per step and split
+    training: MappingProxyType | None  # the Trainer's summary (assets.extra/training.json)
 
 
 class LatestRun:
-    """The artifacts each component output in the latest pipeline run, from ML Metadata.
+    """The artifacts each component read and wrote in the latest pipeline run, from ML Metadata.
 
-    Reads output events of that run's executions (cached ones included), so a
-    run that stopped at the DataGate never reports an older run's evaluation.
+    Reads the events of that run's executions (cached ones included), so a run
+    that stopped at the DataGate never reports an older run's evaluation.
     """
 
     def __init__(self, metadata_path: str):
@@ -62,15 +97,8 @@ class LatestRun:
             )
         }
 
-    def output(self, component: str, key: str) -> "artifact.Artifact | None":
+    def output(self, component: str, key: str) -> artifact.Artifact | None:
         """The artifact `component` output under `key` in this run, or None."""
-        return self._artifact(component, key, metadata_store_pb2.Event.OUTPUT)
-
-    def input(self, component: str, key: str) -> "artifact.Artifact | None":
-        """The artifact `component` read under `key` in this run (also if it failed), or None."""
-        return self._artifact(component, key, metadata_store_pb2.Event.INPUT)
-
-    def _artifact(self, component: str, key: str, event_type) -> "artifact.Artifact | None":
         execution = self.executions.get(component)
         if execution is None:
             return None
@@ -78,7 +106,7 @@ class LatestRun:
         ids = [
             event.artifact_id
             for event in events
-            if event.type == event_type and event.path.steps[0].key == key
+            if event.type == metadata_store_pb2.Event.OUTPUT and event.path.steps[0].key == key
         ]
         if not ids:
             return None
@@ -86,11 +114,12 @@ class LatestRun:
         (artifact_type,) = self.store.get_artifact_types_by_id([proto.type_id])
         return artifact_utils.deserialize_artifact(artifact_type, proto)
 
-    def failed(self, component: str) -> bool:
-        execution = self.executions.get(component)
-        return (
-            execution is not None
-            and execution.last_known_state == metadata_store_pb2.Execution.FAILED
+    def failed(self) -> tuple[str, ...]:
+        """The components that failed in this run."""
+        return tuple(
+            name
+            for name, execution in self.executions.items()
+            if execution.last_known_state == metadata_store_pb2.Execution.FAILED
         )
 
     def seconds(self) -> dict[str, float]:
@@ -101,34 +130,43 @@ class LatestRun:
         }
 
 
-def read_outcome(metadata_path: str) -> RunOutcome | None:
-    """Returns the outcome of the latest run, or None if it evaluated no model."""
+def read_only(value: Any) -> Any:
+    """A read-only view of JSON-like data: mappings become MappingProxyType, lists tuples."""
+    if isinstance(value, dict):
+        return MappingProxyType({key: read_only(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(read_only(item) for item in value)
+    return value
+
+
+def read_outcome(metadata_path: str) -> RunOutcome:
+    """Reads the latest run under this ML Metadata file once."""
     run = LatestRun(metadata_path)
+
+    def read(component: str, key: str, reader) -> Any:
+        found = run.output(component, key)
+        return None if found is None else read_only(reader(found))
+
     evaluation = run.output("ClassAwareEvaluator", "evaluation")
     blessing = run.output("ClassAwareEvaluator", "blessing")
-    if evaluation is None or blessing is None:
-        return None
-    outcome = read_evaluation(evaluation.uri)
-    skew = run.output("ClassSkew", "report")
-    if skew is not None:
-        flags = read_report(skew.uri)["flags"]
-        outcome.skew_warnings = [flag_text(flag) for flag in flags if flag["action"] == "warn"]
-    counts = run.output("RowCounts", "report")
-    if counts is not None:
-        outcome.row_counts = read_row_counts(counts.uri)
     pushed = run.output("Pusher", "pushed_model")
-    if pushed is not None and pushed.get_int_custom_property("pushed") == 1:
-        outcome.pushed_to = pushed.get_string_custom_property("pushed_destination")
-    outcome.blessed = blessing.get_int_custom_property("blessed") == 1
-    return outcome
+    was_pushed = pushed is not None and pushed.get_int_custom_property("pushed") == 1
+    return RunOutcome(
+        failed_components=run.failed(),
+        class_skew=read("ClassSkew", "report", artifacts.read_class_skew),
+        data_checks=read("DataChecks", "report", artifacts.read_data_checks),
+        row_counts=read("RowCounts", "report", artifacts.read_row_counts),
+        evaluation=read_evaluation(evaluation.uri) if evaluation is not None else None,
+        blessed=blessing is not None and blessing.get_int_custom_property("blessed") == 1,
+        pushed_to=pushed.get_string_custom_property("pushed_destination") if was_pushed else None,
+        training=read("Trainer", "model", lambda model: assets.read_training_summary(model.uri)),
+    )
 
 
-def read_evaluation(evaluation_uri: str) -> RunOutcome:
+def read_evaluation(evaluation_uri: str) -> Evaluation:
     """Overall, per-class (by class name) and per-slice metrics of the candidate model."""
-    class_names = read_class_names(evaluation_uri)
-    options_path = os.path.join(evaluation_uri, OPTIONS_FILE)
-    options = _read_json(options_path) if os.path.exists(options_path) else {}  # older runs
-    min_slice_size = options.get("min_slice_size", 1)
+    context = artifacts.read_evaluation_context(evaluation_uri)
+    class_names, options = context["class_names"], context["options"]
     metrics, class_metrics, slice_metrics, example_count = {}, {n: {} for n in class_names}, {}, 0
     for slice_metrics_proto in tfma.load_metrics(evaluation_uri):
         slice_name = _slice_text(slice_metrics_proto.slice_key)
@@ -145,32 +183,25 @@ def read_evaluation(evaluation_uri: str) -> RunOutcome:
                 metrics[key.name] = value
             elif key.name in PER_CLASS_METRICS and key.sub_key.HasField("class_id"):
                 class_metrics[class_names[key.sub_key.class_id.value]][key.name] = value
-    return RunOutcome(
-        blessed=False,  # read_outcome sets blessing and push from ML Metadata
-        pushed_to=None,
+    return Evaluation(
         example_count=example_count,
-        metrics=metrics,
-        class_metrics=class_metrics,
-        failed_checks=metric_failures(evaluation_uri, class_names),
-        class_names=class_names,
-        slice_metrics={  # evaluation.min_slice_size: too few examples to show
-            name: values
-            for name, values in slice_metrics.items()
-            if values.get("example_count", 0) >= min_slice_size
-        },
+        metrics=read_only(metrics),
+        class_names=tuple(class_names),
+        class_metrics=read_only(class_metrics),
+        slice_metrics=read_only(
+            {  # evaluation.min_slice_size: too few examples to show
+                name: values
+                for name, values in slice_metrics.items()
+                if values.get("example_count", 0) >= options["min_slice_size"]
+            }
+        ),
+        failures=_metric_failures(evaluation_uri, class_names),
+        confusion=_confusion_matrix(evaluation_uri, len(class_names)),
+        options=read_only(options),
     )
 
 
-def _read_json(path: str):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def read_class_names(evaluation_uri: str) -> list[str]:
-    return _read_json(os.path.join(evaluation_uri, CLASS_NAMES_FILE))
-
-
-def read_confusion_matrix(evaluation_uri: str, num_classes: int) -> np.ndarray:
+def _confusion_matrix(evaluation_uri: str, num_classes: int) -> np.ndarray:
     """Counts [actual, predicted] on the overall slice (argmax predictions)."""
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     for plots in tfma.load_plots(evaluation_uri):
@@ -185,21 +216,6 @@ def read_confusion_matrix(evaluation_uri: str, num_classes: int) -> np.ndarray:
                     entry.num_weighted_examples
                 )
     return matrix
-
-
-@dataclasses.dataclass
-class Failure:
-    """One failed check, in the words a person reads in CI."""
-
-    gate: str  # schema | class_skew | metric
-    check: str
-    cls: str = ""
-    slice: str = ""
-    value: str = ""
-    bound: str = ""
-
-    def cells(self) -> tuple[str, ...]:
-        return (self.gate, self.check, self.cls, self.slice, self.value, self.bound)
 
 
 def _slice_text(slice_key) -> str:
@@ -223,7 +239,7 @@ def _bound_text(threshold) -> str:
     return " and ".join(parts)
 
 
-def metric_failures(evaluation_uri: str, class_names: list[str]) -> list[Failure]:
+def _metric_failures(evaluation_uri: str, class_names: list[str]) -> tuple[Failure, ...]:
     """The Evaluator's failed thresholds, with class names instead of class ids."""
     failures = []
     validation = tfma.load_validation_result(evaluation_uri)
@@ -244,4 +260,4 @@ def metric_failures(evaluation_uri: str, class_names: list[str]) -> list[Failure
             )
     for missing in validation.missing_slices:
         failures.append(Failure("metric", "slice has no examples", slice=str(missing).strip()))
-    return failures
+    return tuple(failures)

@@ -11,12 +11,13 @@ from tfx.extensions.google_cloud_big_query.example_gen.component import BigQuery
 from tfx.proto import example_gen_pb2
 from tfx.utils import io_utils
 
-from components.class_skew import ClassSkew, statistics_schema
-from components.csv_example_gen import CsvExampleGen, example_gen_options
-from components.data_gate import DataGate
-from components.evaluator import ClassAwareEvaluator
-from components.pusher import Pusher
-from components.row_counts import RowCounts
+from components.class_skew.analysis import statistics_schema
+from components.class_skew.component import ClassSkew
+from components.data_gate.component import DataChecks, DataGate
+from components.evaluator.component import ClassAwareEvaluator
+from components.example_gen.component import CsvExampleGen, example_gen_options
+from components.pusher.component import Pusher
+from components.row_counts.component import RowCounts
 from pipeline.config import Config
 from pipeline.inputs import input_location
 
@@ -105,8 +106,8 @@ def training_config(config: Config) -> dict:
     """Trainer's and Tuner's custom_config."""
     return {
         **transform_config(config),
-        "training": dataclasses.asdict(config.training),
-        "tuning": dataclasses.asdict(config.tuning),
+        "training": config.training.model_dump(),
+        "tuning": config.tuning.model_dump(),
     }
 
 
@@ -171,7 +172,7 @@ def create_pipeline(
     class_skew = ClassSkew(
         statistics=statistics_gen.outputs["statistics"],
         label=config.data.label,
-        checks_json=json.dumps(dataclasses.asdict(config.class_skew), sort_keys=True),
+        checks_json=json.dumps(config.class_skew.model_dump(), sort_keys=True),
     )
     latest_blessed_model = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
@@ -179,20 +180,21 @@ def create_pipeline(
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("LatestBlessedModelResolver")
     # The baseline's schema lets the gate stop a drop whose columns changed.
-    data_gate = DataGate(
+    data_checks = DataChecks(
         anomalies=example_validator.outputs["anomalies"],
         class_skew=class_skew.outputs["report"],
         statistics=statistics_gen.outputs["statistics"],
         baseline_model=latest_blessed_model.outputs["model"],
     )
+    data_gate = DataGate(report=data_checks.outputs["report"])
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        preprocessing_fn="components.transform.preprocessing_fn",
+        preprocessing_fn="components.modules.preprocessing.preprocessing_fn",
         custom_config=transform_config(config),
         disable_statistics=True,
     )
-    transform.add_upstream_node(data_gate)
+    transform.add_upstream_node(data_gate)  # its decision, not an input: Transform stays cached
     row_counts = RowCounts(
         examples=example_gen.outputs["examples"],
         statistics=statistics_gen.outputs["statistics"],
@@ -201,14 +203,14 @@ def create_pipeline(
     tuner = None
     if config.tuning.enabled:
         tuner = tfx.components.Tuner(
-            tuner_fn="components.tuner.tuner_fn",
+            tuner_fn="components.modules.tuning.tuner_fn",
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema_gen.outputs["schema"],
             custom_config=training_config(config),
         )
     trainer = tfx.components.Trainer(
-        run_fn="components.trainer.run_fn",
+        run_fn="components.modules.training.run_fn",
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
@@ -222,7 +224,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=latest_blessed_model.outputs["model"],
-        evaluation=dataclasses.asdict(config.evaluation),
+        evaluation=config.evaluation.model_dump(),
     )
     pusher = Pusher(
         model=trainer.outputs["model"],
@@ -240,6 +242,7 @@ def create_pipeline(
             schema_gen,
             example_validator,
             class_skew,
+            data_checks,
             data_gate,
             transform,
             row_counts,

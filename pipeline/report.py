@@ -5,23 +5,20 @@ distribution per split with the skew flags, the confusion matrix (counts and
 row-normalised), per-class precision / recall / F1 with the configured floors,
 per-slice metrics, the class weights and hyperparameters, and the gate outcome.
 The PNGs are drawn with matplotlib and embedded, so the file can be mailed or
-attached to a CI run as it is.
+attached to a CI run as it is; the page comes from a Jinja2 template with
+autoescaping, so class and column names cannot inject markup.
 """
 
 import base64
-import html
 import io
-import json
 import os
 
 import numpy as np
 from matplotlib.figure import Figure
-from tfx.utils import path_utils
 
-from components import features
-from components.class_skew import read_report
-from pipeline.gate import COLUMNS, evaluate_gates, format_markdown
-from pipeline.results import LatestRun, read_confusion_matrix, read_evaluation
+from pipeline.outcome import RunOutcome
+from pipeline.render import COLUMNS, TEMPLATES, markdown
+from pipeline.verdict import Verdict
 
 SPLIT_COLORS = {"train": "#4C72B0", "eval": "#DD8452"}
 METRIC_COLORS = {"precision": "#4C72B0", "recall": "#55A868", "f1": "#C44E52"}
@@ -140,109 +137,53 @@ def plot_class_weights(training: dict) -> str:
     return _png(figure)
 
 
-def _table(rows: list[tuple], header: tuple) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _image(data: str, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
-
-def build_report(metadata_path: str) -> str:
-    """Returns the HTML page for the latest run under this ML Metadata file."""
-    run = LatestRun(metadata_path)
-    gate = evaluate_gates(metadata_path)
-    ok = gate.exit_code == 0
-    sections = [
-        f'<p class="verdict {"pass" if ok else "fail"}">{html.escape(gate.verdict)}</p>',
-        _table([f.cells() for f in gate.failures], COLUMNS) if gate.failures else "",
-    ]
-    skew = run.output("ClassSkew", "report")
+def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
+    """Returns the HTML page for a run's outcome; every text is escaped by the template."""
+    evaluation, skew, training = outcome.evaluation, outcome.class_skew, outcome.training
+    plots = {}
     if skew is not None:
-        report = read_report(skew.uri)
-        flags = [
-            (f["action"], f["split"], f["message"], f"class_skew.{f['check']}")
-            for f in report["flags"]
-        ]
-        sections += [
-            "<h2>Class distribution</h2>",
-            _image(plot_class_distribution(report), "class distribution per split"),
-            _table(flags, ("action", "split", "finding", "check")) if flags else "<p>No flags.</p>",
-        ]
-    evaluation = run.output("ClassAwareEvaluator", "evaluation")
+        plots["class_distribution"] = plot_class_distribution(skew)
     if evaluation is not None:
-        outcome = read_evaluation(evaluation.uri)
-        options = json.loads(
-            run.executions["ClassAwareEvaluator"]
-            .custom_properties["evaluation_options"]
-            .string_value
-        )
+        options = evaluation.options
         floors = {
             name: max(options["min_class_recall"], options["class_recall"].get(name, 0.0))
-            for name in outcome.class_names
+            for name in evaluation.class_names
         }
-        matrix = read_confusion_matrix(evaluation.uri, len(outcome.class_names))
-        sections += [
-            f"<h2>Evaluation ({outcome.example_count} eval examples)</h2>",
-            _table([(k, f"{v:.4f}") for k, v in outcome.metrics.items()], ("metric", "value")),
-            _image(plot_class_metrics(outcome.class_metrics, floors), "per-class metrics"),
-            _image(plot_confusion_matrices(matrix, outcome.class_names), "confusion matrix"),
-        ]
-        if outcome.slice_metrics:
-            sections += [
-                "<h2>Slices</h2>",
-                _image(
-                    plot_slice_metrics(outcome.slice_metrics, options["slice_min_accuracy"]),
-                    "metrics per slice",
-                ),
-            ]
-    model = run.output("Trainer", "model")
-    if model is not None:
-        summary_path = os.path.join(
-            path_utils.serving_model_path(model.uri), features.TRAINING_SUMMARY_FILE
-        )
-        with open(summary_path, encoding="utf-8") as f:
-            training = json.load(f)
-        hparams = sorted(training["hyperparameters"].items())
-        sections += [
-            "<h2>Training</h2>",
-            _image(plot_class_weights(training), "class weights"),
-            f"<p>{training['epochs_trained']} epochs, best epoch {training['best_epoch']} "
-            f"(eval macro-F1 {training['best_val_macro_f1']:.4f}); "
-            f"{'tuned by the Tuner' if training['tuned'] else 'hyperparameters from config'}.</p>",
-            _table(hparams, ("hyperparameter", "value")),
-        ]
-    return PAGE.format(
-        title=html.escape(f"Pipeline report: {gate.verdict}"),
-        body="\n".join(sections),
-        markdown=html.escape(format_markdown(gate)),
+        plots["class_metrics"] = plot_class_metrics(evaluation.class_metrics, floors)
+        plots["confusion"] = plot_confusion_matrices(evaluation.confusion, evaluation.class_names)
+        if evaluation.slice_metrics:
+            floors = options["slice_min_accuracy"]
+            plots["slices"] = plot_slice_metrics(evaluation.slice_metrics, floors)
+    if training is not None:
+        plots["class_weights"] = plot_class_weights(training)
+    return TEMPLATES.get_template("report.html.j2").render(
+        verdict=verdict,
+        columns=COLUMNS,
+        failure_rows=[failure.cells() for failure in verdict.failures],
+        class_skew=skew,
+        skew_flags=[
+            (f["action"], f["split"], f["message"], f"class_skew.{f['check']}")
+            for f in (skew["flags"] if skew else ())
+        ],
+        evaluation=evaluation,
+        metric_rows=[
+            (name, f"{value:.4f}")
+            for name, value in (evaluation.metrics.items() if evaluation else ())
+        ],
+        training=training,
+        hyperparameter_rows=[
+            (name, list(value) if isinstance(value, tuple) else value)
+            for name, value in sorted(training["hyperparameters"].items() if training else ())
+        ],
+        plots=plots,
+        markdown=markdown(outcome, verdict),
     )
 
 
-def write_report(metadata_path: str, directory: str) -> str:
+def write_report(outcome: RunOutcome, verdict: Verdict, directory: str) -> str:
+    """Writes report.html into `directory`; returns its path."""
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, "report.html")
     with open(path, "w", encoding="utf-8") as f:
-        f.write(build_report(metadata_path))
+        f.write(build_report(outcome, verdict))
     return path
-
-
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
-img {{ max-width: 100%; display: block; margin: 1em 0; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
-td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; font-size: 0.9em; }}
-.verdict {{ font-size: 1.3em; font-weight: bold; padding: 0.4em 0.8em; }}
-.pass {{ background: #e3f4e3; }} .fail {{ background: #fbe3e3; }}
-</style></head>
-<body><h1>Imbalanced multiclass pipeline: latest run</h1>
-{body}
-<details><summary>Gate summary (Markdown)</summary><pre>{markdown}</pre></details>
-</body></html>
-"""

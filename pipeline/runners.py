@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, TextIO
 
 from absl import logging as absl_logging
 
+from components.modules.errors import PipelineError
 from pipeline.config import Config
-from pipeline.errors import PipelineError
 
 if TYPE_CHECKING:
-    from pipeline.results import RunOutcome
+    from pipeline.outcome import RunOutcome
 
 
 class _ComponentProgress(logging.Handler):
@@ -83,7 +83,7 @@ def _logs_to_file(log_path: str) -> Iterator[None]:
             console.close()
 
 
-def run_local(config: Config) -> "RunOutcome | None":
+def run_local(config: Config) -> "RunOutcome":
     """Checks the input, runs the whole pipeline and returns the run's outcome.
 
     Raises:
@@ -100,8 +100,8 @@ def run_local(config: Config) -> "RunOutcome | None":
         from tfx import v1 as tfx
 
         from pipeline.inputs import check_data
+        from pipeline.outcome import read_outcome
         from pipeline.pipeline import OutputPaths, create_pipeline
-        from pipeline.results import read_outcome
 
         check_data(config)
         paths = OutputPaths(root)

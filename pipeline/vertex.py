@@ -11,8 +11,8 @@ import os
 
 import yaml
 
+from components.modules.errors import BadInputError, PipelineError
 from pipeline.config import Config
-from pipeline.errors import BadInputError, PipelineError
 
 # The Dockerfile copies the repository's schema/ folder here.
 IMAGE_SCHEMA_DIR = "/pipeline/schema"

@@ -8,33 +8,54 @@ model, it is evaluated alongside as the baseline for the no-regression bound.
 """
 
 import json
-import os
 from typing import Any
 
+import tensorflow_model_analysis as tfma
 from tfx.components.evaluator import component as tfx_evaluator
 from tfx.components.evaluator import executor as tfx_executor
 from tfx.dsl.components.base import base_beam_component, executor_spec
-from tfx.dsl.io import fileio
-from tfx.types import artifact_utils, channel, standard_artifacts, standard_component_specs
+from tfx.types import (
+    artifact,
+    artifact_utils,
+    channel,
+    standard_artifacts,
+    standard_component_specs,
+)
 from tfx.types.component_spec import ExecutionParameter
-from tfx.utils import path_utils, proto_utils
+from tfx.utils import proto_utils
 
-from components import features
-from components.eval_config import build_eval_config
-from components.row_counts import check_evaluated
-from pipeline.errors import BadInputError
+from components import artifacts
+from components.evaluator.eval_config import CANDIDATE, build_eval_config
+from components.modules import assets
+from components.modules.errors import BadInputError, RowCountError
 
 OPTIONS_KEY = "evaluation_options"
 EVAL_SPLIT = "eval"  # the split the stock Evaluator evaluates when none is configured
-CLASS_NAMES_FILE = "class_names.json"  # written beside TFMA's output, for pipeline.results
-OPTIONS_FILE = "evaluation_options.json"  # the `evaluation` config section, ditto
 
 
-def read_class_names(model_uri: str) -> list[str]:
-    """Class names in score order, as the Trainer wrote them beside the model."""
-    path = os.path.join(path_utils.serving_model_path(model_uri), features.CLASS_NAMES_FILE)
-    with fileio.open(path) as f:
-        return json.load(f)
+def evaluated_examples(evaluation_uri: str) -> int:
+    """TFMA's example_count of the candidate model on the overall slice."""
+    for metrics in tfma.load_metrics(evaluation_uri):
+        if metrics.slice_key.single_slice_keys:
+            continue  # a feature slice
+        for item in metrics.metric_keys_and_values:
+            key = item.key
+            if key.name == "example_count" and key.model_name in ("", CANDIDATE):
+                if not key.is_diff:
+                    return int(item.value.double_value.value)
+    return 0
+
+
+def check_evaluated(evaluation_uri: str, examples: artifact.Artifact, split: str) -> None:
+    """Raises RowCountError unless the Evaluator saw every example of `split`."""
+    evaluated = evaluated_examples(evaluation_uri)
+    expected = artifacts.count_records(artifact_utils.get_split_uri([examples], split))
+    if evaluated != expected:
+        raise RowCountError(
+            f"the Evaluator evaluated {evaluated} of the {expected} examples in the {split} "
+            "split, so the model was not pushed. Rerun; if it repeats, run with "
+            "beam.direct_running_mode=in_memory."
+        )
 
 
 class Executor(tfx_executor.Executor):
@@ -44,7 +65,7 @@ class Executor(tfx_executor.Executor):
         exec_properties = dict(exec_properties)
         evaluation = json.loads(exec_properties.pop(OPTIONS_KEY))
         model_uri = artifact_utils.get_single_uri(input_dict[standard_component_specs.MODEL_KEY])
-        class_names = read_class_names(model_uri)
+        class_names = assets.read_class_names(model_uri)
         has_baseline = bool(input_dict.get(standard_component_specs.BASELINE_MODEL_KEY))
         try:
             eval_config = build_eval_config(class_names, evaluation, has_baseline)
@@ -57,10 +78,11 @@ class Executor(tfx_executor.Executor):
         evaluation_uri = artifact_utils.get_single_uri(
             output_dict[standard_component_specs.EVALUATION_KEY]
         )
-        with fileio.open(os.path.join(evaluation_uri, CLASS_NAMES_FILE), "w") as f:
-            f.write(json.dumps(class_names))
-        with fileio.open(os.path.join(evaluation_uri, OPTIONS_FILE), "w") as f:
-            f.write(json.dumps(evaluation))
+        artifacts.write_json(
+            evaluation_uri,
+            artifacts.EVALUATION_CONTEXT_FILE,
+            {"class_names": class_names, "options": evaluation},
+        )
         (examples,) = input_dict[standard_component_specs.EXAMPLES_KEY]
         check_evaluated(evaluation_uri, examples, EVAL_SPLIT)
 

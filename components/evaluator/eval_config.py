@@ -2,7 +2,7 @@
 
 Every class-based metric is argmax-based: the Evaluator reads the model's
 `argmax_one_hot` signature (1 for the predicted class, 0 elsewhere), and the
-metrics of components.class_metrics derive accuracy, balanced accuracy, macro
+metrics of components.evaluator.tfma_metrics derive accuracy, balanced accuracy, macro
 and per-class precision / recall / F1 (equal to scikit-learn's
 classification_report) from one confusion matrix per slice.
 """
@@ -12,8 +12,9 @@ from typing import Any
 
 from tensorflow_model_analysis.proto import config_pb2
 
-from components import class_metrics, features
-from components.class_metrics import ClassMetric
+from components.evaluator import tfma_metrics
+from components.evaluator.tfma_metrics import ClassMetric
+from components.modules import features
 
 OVERALL = config_pb2.SlicingSpec()
 CANDIDATE, BASELINE = "candidate", "baseline"
@@ -44,10 +45,10 @@ def _metric(
     num_classes: int,
     bounds: list[tuple[config_pb2.SlicingSpec, config_pb2.MetricThreshold]] = (),
 ) -> config_pb2.MetricConfig:
-    """A components.class_metrics metric, with thresholds on the given slices."""
+    """A components.evaluator.tfma_metrics metric, with thresholds on the given slices."""
     metric = config_pb2.MetricConfig(
         class_name=ClassMetric.__name__,
-        module=class_metrics.__name__,
+        module=tfma_metrics.__name__,
         config=json.dumps({"kind": kind, "num_classes": num_classes}),
     )
     for slicing_spec, threshold in bounds:
@@ -60,7 +61,7 @@ def _metric(
 def build_eval_config(
     class_names: list[str], evaluation: dict[str, Any], has_baseline: bool = False
 ) -> config_pb2.EvalConfig:
-    """Returns the EvalConfig for a model exported by components.trainer.
+    """Returns the EvalConfig for a model exported by components.modules.export.
 
     Args:
       class_names: classes in score order (the label vocabulary).
@@ -68,7 +69,7 @@ def build_eval_config(
         slices and the bounds that decide the blessing. Its min_slice_size is not
         TFMA's: TFMA fails every threshold on a slice it leaves out for size (a
         "Metric not found" on each), so a small unbounded slice would block every
-        push; pipeline.results leaves small slices out of the report instead.
+        push; the run's outcome leaves small slices out of the report instead.
       has_baseline: whether a previously blessed model is evaluated alongside.
 
     Raises:

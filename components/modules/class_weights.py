@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-STRATEGIES = ("none", "balanced", "effective_number")
+from components.modules.choices import CLASS_WEIGHT_STRATEGIES
 
 
 def class_weights(
@@ -27,7 +27,7 @@ def class_weights(
 
     Args:
       counts: train examples per class; all must be positive.
-      strategy: one of STRATEGIES.
+      strategy: one of CLASS_WEIGHT_STRATEGIES.
       beta: effective-number hyperparameter in [0, 1).
       max_weight: upper bound applied after normalisation.
 
@@ -46,7 +46,9 @@ def class_weights(
             raise ValueError(f"beta must be in [0, 1), got {beta!r}")
         weights = (1.0 - beta) / (1.0 - np.power(beta, counts))
     else:
-        raise ValueError(f"class weight strategy must be one of {STRATEGIES}, got {strategy!r}")
+        raise ValueError(
+            f"class weight strategy must be one of {CLASS_WEIGHT_STRATEGIES}, got {strategy!r}"
+        )
     weights *= counts.sum() / (counts * weights).sum()  # weighted example count == n
     return np.minimum(weights, max_weight)
 

@@ -1,4 +1,8 @@
-"""Exit codes and the errors that map to them, defined once for the CLI and the docs."""
+"""Exit codes and the errors that map to them, defined once for the CLI and the docs.
+
+At the bottom layer, so that every layer can raise them: the module code, the
+components and the host side.
+"""
 
 import enum
 
@@ -19,6 +23,11 @@ class PipelineError(Exception):
 
     exit_code = ExitCode.INTERNAL_ERROR
 
+    def __init__(self, message: str, exit_code: ExitCode | None = None):
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
 
 class BadInputError(PipelineError):
     """Bad data path, data file or configuration."""
@@ -30,12 +39,6 @@ class SchemaGateError(PipelineError):
     """The data failed the schema or class-skew gate; nothing was trained."""
 
     exit_code = ExitCode.SCHEMA_GATE_FAILED
-
-
-class MetricGateError(PipelineError):
-    """The model failed the Evaluator's thresholds; nothing was pushed."""
-
-    exit_code = ExitCode.METRIC_GATE_FAILED
 
 
 class RowCountError(PipelineError):

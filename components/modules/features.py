@@ -7,6 +7,8 @@ names reject characters such as '/', '(' or spaces.
 
 import re
 
+from components.modules.errors import BadInputError
+
 LABEL_KEY = "label_xf"
 """Transformed label: the class index in the label vocabulary."""
 
@@ -15,15 +17,6 @@ LABEL_VOCABULARY = "label"
 
 LABEL_COUNTS_VOCABULARY = "label_counts"
 """Transform vocabulary of 'count class' lines over the train split: class weights."""
-
-TRAINING_SUMMARY_FILE = "assets.extra/training.json"
-"""Class counts, class weights, loss and hyperparameters the model was trained with."""
-
-CLASS_NAMES_FILE = "assets.extra/class_names.json"
-"""Class names in score order, written beside every exported SavedModel."""
-
-SCHEMA_FILE = "assets.extra/schema.pbtxt"
-"""The schema the model was trained with; the next run's DataGate checks new data against it."""
 
 
 def feature_key(column: str) -> str:
@@ -39,16 +32,20 @@ def feature_key(column: str) -> str:
 
 
 def feature_keys(columns: list[str]) -> dict[str, str]:
-    """Maps each raw column to its safe key; raises if two columns collide."""
+    """Maps each raw column to its safe key.
+
+    Raises:
+      BadInputError: two columns map to one key, or a column to the label's key.
+    """
     keys = {column: feature_key(column) for column in columns}
     seen: dict[str, str] = {}
     for column, key in keys.items():
         if key in seen:
-            raise ValueError(
+            raise BadInputError(
                 f"columns {seen[key]!r} and {column!r} both map to feature key {key!r}; "
                 "rename one of them or exclude it with data.exclude_columns"
             )
         seen[key] = column
     if LABEL_KEY in seen:
-        raise ValueError(f"column {seen[LABEL_KEY]!r} clashes with the label key {LABEL_KEY!r}")
+        raise BadInputError(f"column {seen[LABEL_KEY]!r} clashes with the label key {LABEL_KEY!r}")
     return keys

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-LOSSES = ("cross_entropy", "focal", "logit_adjusted")
+from components.modules.choices import LOSSES
 
 
 class ImbalanceLoss(keras.losses.Loss):

@@ -15,7 +15,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components import features
+from components.modules import features
 
 MISSING_CATEGORY = "__missing__"
 

@@ -1,18 +1,11 @@
-"""Trainer module code: trains the MLP and exports a self-describing SavedModel.
+"""Trainer module code: trains the MLP on the transformed data (run_fn) and exports it.
 
-The export has three signatures:
-- serving_default: serialized tf.Examples (no label) -> `scores` [batch, K]
-  softmax probabilities and `classes` [batch, K] class names in score order.
-- transform_features: serialized tf.Examples -> transformed features and the
-  label index, which the Evaluator uses to read labels in vocabulary order.
-- argmax_one_hot: serialized tf.Examples -> `predictions`, the one-hot of the
-  top class. TFMA binarizes each class score at 0.5, so evaluating this output
-  gives argmax-based per-class metrics that match scikit-learn, and its macro
-  averaging works (it cannot combine with TFMA's own `top_k`).
+The Tuner's trials build and compile their models through build_and_compile
+and read their data through `dataset`, so a trial trains exactly as the
+Trainer does.
 """
 
 import dataclasses
-import json
 import logging
 import os
 from typing import Any
@@ -25,13 +18,13 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from components import features
-from components.class_weights import class_priors, class_weights
-from components.losses import ImbalanceLoss
-from components.metrics import BalancedAccuracy, MacroF1
-from components.model import build_model
+from components.modules import assets, features
+from components.modules.class_weights import class_priors, class_weights
+from components.modules.export import export_model
+from components.modules.keras_metrics import BalancedAccuracy, MacroF1
+from components.modules.losses import ImbalanceLoss
+from components.modules.model import build_model
 
-EXAMPLES_SPEC = tf.TensorSpec([None], tf.string, name="examples")
 EARLY_STOPPING_METRIC = "val_macro_f1"
 PARSE_BATCH_SIZE = 4096  # examples parsed per step when the files are first read
 
@@ -150,10 +143,18 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         "best_val_macro_f1": float(np.max(scores)),
     }
     skipped = [config["label"], *config.get("exclude_columns", [])]
-    export_model(model, transform_output, skipped, data, hparams, fn_args.serving_model_dir)
-    _write_json(fn_args.serving_model_dir, features.TRAINING_SUMMARY_FILE, summary)
+    export_model(
+        model,
+        transform_output,
+        data.class_names,
+        data.class_counts,
+        hparams["posthoc_logit_adjustment_tau"],
+        skipped,
+        fn_args.serving_model_dir,
+    )
+    assets.write_json(fn_args.serving_model_dir, assets.TRAINING_SUMMARY_FILE, summary)
     # The schema travels with the model, so the next run can check a new drop against it.
-    schema_copy = os.path.join(fn_args.serving_model_dir, features.SCHEMA_FILE)
+    schema_copy = os.path.join(fn_args.serving_model_dir, assets.SCHEMA_FILE)
     tf.io.gfile.copy(fn_args.schema_path, schema_copy, overwrite=True)
 
 
@@ -211,68 +212,3 @@ def dataset(
         )
         .prefetch(tf.data.AUTOTUNE)
     )
-
-
-def export_model(
-    model: keras.Model,
-    transform_output: tft.TFTransformOutput,
-    skipped_columns: list[str],
-    data: TrainingData,
-    hparams: dict[str, Any],
-    export_dir: str,
-) -> None:
-    """Saves the model with its serving, transform and evaluation signatures."""
-    # Attributes make the saver track the Transform graph and its assets.
-    model.tft_serving_layer = transform_output.transform_features_layer()
-    model.tft_eval_layer = transform_output.transform_features_layer()
-    feature_keys = list(data.feature_spec)
-    serving_spec = transform_output.raw_feature_spec()
-    for column in skipped_columns:
-        serving_spec.pop(column, None)
-    class_table = tf.constant(data.class_names)
-    # Post-hoc logit adjustment (Menon et al. 2021): subtract tau * log(prior).
-    logit_shift = tf.constant(
-        hparams["posthoc_logit_adjustment_tau"] * np.log(class_priors(data.class_counts)),
-        tf.float32,
-    )
-
-    def predict_scores(examples):
-        raw = tf.io.parse_example(examples, serving_spec)
-        transformed = model.tft_serving_layer(raw)
-        logits = model({key: transformed[key] for key in feature_keys})
-        return tf.nn.softmax(logits - logit_shift)
-
-    @tf.function(input_signature=[EXAMPLES_SPEC])
-    def serve(examples):
-        scores = predict_scores(examples)
-        classes = tf.tile(class_table[tf.newaxis, :], [tf.shape(scores)[0], 1])
-        return {"scores": scores, "classes": classes}
-
-    @tf.function(input_signature=[EXAMPLES_SPEC])
-    def argmax_one_hot(examples):
-        scores = predict_scores(examples)
-        return {"predictions": tf.one_hot(tf.argmax(scores, axis=1), depth=len(data.class_names))}
-
-    @tf.function(input_signature=[EXAMPLES_SPEC])
-    def transform_features(examples):
-        raw = tf.io.parse_example(examples, transform_output.raw_feature_spec())
-        return model.tft_eval_layer(raw)
-
-    tf.saved_model.save(
-        model,
-        export_dir,
-        signatures={
-            "serving_default": serve,
-            "transform_features": transform_features,
-            "argmax_one_hot": argmax_one_hot,
-        },
-    )
-    _write_json(export_dir, features.CLASS_NAMES_FILE, data.class_names)
-    logging.info("Exported model with classes %s to %s", data.class_names, export_dir)
-
-
-def _write_json(export_dir: str, relative_path: str, value: Any) -> None:
-    path = os.path.join(export_dir, relative_path)
-    tf.io.gfile.makedirs(os.path.dirname(path))
-    with tf.io.gfile.GFile(path, "w") as f:
-        json.dump(value, f, indent=2)

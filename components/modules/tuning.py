@@ -1,6 +1,6 @@
 """Tuner module code: a KerasTuner search inside the TFX Tuner component.
 
-Every trial builds its model through trainer.build_and_compile, so the class
+Every trial builds its model through training.build_and_compile, so the class
 weights and the imbalance loss apply inside each trial (fit-time class weights
 are a known KerasTuner pitfall: they are silently dropped during search). The
 objective is a balanced metric on the eval split, never plain accuracy.
@@ -11,7 +11,7 @@ import keras_tuner
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 
-from components.trainer import (
+from components.modules.training import (
     TrainingData,
     apply_tuned_values,
     build_and_compile,

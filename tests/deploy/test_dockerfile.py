@@ -120,7 +120,7 @@ def test_workdir_is_pipeline_with_the_schemas_under_it():
 def test_dockerignore_keeps_every_copied_file():
     rules = _dockerignore()
     copied = [path for paths, _ in _copies() for source in paths for path in _files(source)]
-    assert "components/trainer.py" in copied and "schema/shuttle.pbtxt" in copied
+    assert "components/modules/training.py" in copied and "schema/shuttle.pbtxt" in copied
     assert [path for path in copied if _excluded(path, rules)] == []
 
 

@@ -11,8 +11,8 @@ import os
 import pandas as pd
 import pytest
 
-from pipeline.errors import ExitCode
-from tests.e2e.test_run import FAST, pushed_versions, run_cli
+from components.modules.errors import ExitCode
+from tests.e2e.conftest import FAST, pushed_versions, run_cli
 
 pytestmark = pytest.mark.e2e
 

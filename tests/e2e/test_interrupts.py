@@ -13,9 +13,9 @@ import time
 import pytest
 import tensorflow as tf
 
-from pipeline.errors import ExitCode
+from components.modules.errors import ExitCode
 from tests.conftest import REPO
-from tests.e2e.test_run import FAST, pushed_versions, run_cli
+from tests.e2e.conftest import FAST, pushed_versions, run_cli
 
 pytestmark = pytest.mark.e2e
 

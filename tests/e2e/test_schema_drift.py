@@ -11,9 +11,9 @@ import pathlib
 import pandas as pd
 import pytest
 
-from pipeline.errors import ExitCode
+from components.modules.errors import ExitCode
 from tests.conftest import DATA, stratified_sample
-from tests.e2e.test_run import pushed_versions, run_cli, run_gate
+from tests.e2e.conftest import pushed_versions, run_cli, run_gate
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 import pipeline.pipeline as pipeline_module
+from components.modules.errors import BadInputError
 from pipeline import vertex
 from pipeline.config import load_config
-from pipeline.errors import BadInputError
 from tests.conftest import REPO
 
 IMAGE = "europe-docker.pkg.dev/my-project/ml/imbalanced-tfx:0.1.0"
@@ -38,6 +38,7 @@ def test_every_component_in_dependency_order(tmp_path):
         "SchemaGen",
         "ExampleValidator",
         "ClassSkew",
+        "DataChecks",
         "DataGate",
         "Transform",
         "RowCounts",
@@ -48,7 +49,8 @@ def test_every_component_in_dependency_order(tmp_path):
     depends = {name: set(task.get("dependentTasks", [])) for name, task in tasks.items()}
     assert {"CsvExampleGen", "StatisticsGen", "Transform"} <= depends["RowCounts"]
     assert "RowCounts" in depends["Trainer"]
-    assert {"ClassSkew", "ExampleValidator"} <= depends["DataGate"]
+    assert {"ClassSkew", "ExampleValidator"} <= depends["DataChecks"]
+    assert depends["DataGate"] == {"DataChecks"}
     assert "DataGate" in depends["Transform"]
     assert "Transform" in depends["Trainer"]
     assert "Trainer" in depends["ClassAwareEvaluator"]

@@ -1,9 +1,15 @@
 """Config loading: defaults, YAML, --set overrides and every kind of bad value."""
 
-import pytest
+import json
+import os
 
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from components.modules.errors import BadInputError, ExitCode
 from pipeline.config import Config, load_config
-from pipeline.errors import BadInputError, ExitCode
+from tests.conftest import REPO
 
 
 def test_defaults_need_only_data_and_label():
@@ -154,3 +160,149 @@ def test_remote_runners_need_the_image_their_workers_run():
 def test_data_path_and_query_are_exclusive():
     with pytest.raises(BadInputError, match="set data.path .CSV. or data.query .BigQuery."):
         load_config(None, ["data.path=x.csv", "data.query=SELECT 1"])
+
+
+def _field_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every leaf key of a config model, dotted, in the order the code defines them."""
+    keys = []
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            keys += _field_keys(field.annotation, f"{prefix}{name}.")
+        else:
+            keys.append(prefix + name)
+    return keys
+
+
+def _yaml_keys(raw: dict, model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every leaf key of a YAML mapping, descending where the model has a section."""
+    keys = []
+    for name, value in raw.items():
+        field = model.model_fields.get(name)
+        section = field.annotation if field else None
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            keys += _yaml_keys(value, section, f"{prefix}{name}.")
+        else:
+            keys.append(prefix + str(name))
+    return keys
+
+
+def test_default_yaml_documents_every_key_with_its_default():
+    path = os.path.join(REPO, "conf", "default.yaml")
+    assert load_config(path) == load_config()
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    assert _yaml_keys(yaml.safe_load(text), Config) == _field_keys(Config)
+    undocumented = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert [line for line in undocumented if "  # " not in line] == []
+
+
+def test_sections_dump_to_plain_json_with_the_field_names():
+    config = load_config(None, ["evaluation.class_recall={2: 0.5}"])
+    for section in (config.training, config.class_skew, config.evaluation, config.tuning):
+        dumped = section.model_dump()
+        assert json.loads(json.dumps(dumped)) == dumped
+        assert list(dumped) == list(type(section).model_fields)
+    assert config.class_skew.model_dump()["missing_class"] == {"threshold": 0.0, "action": "gate"}
+    assert config.to_dict()["evaluation"]["class_recall"] == {"2": 0.5}
+    assert Config() == Config()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("training.epochs=true", "config key 'training.epochs' must be of type int, got True"),
+        ("training.seed=false", "config key 'training.seed' must be of type int, got False"),
+        (
+            "training.learning_rate=true",
+            "config key 'training.learning_rate' must be of type float, got True",
+        ),
+        (
+            "tuning.search_space.depth=[1, true]",
+            "config key 'tuning.search_space.depth' must be of type int, got True",
+        ),
+    ],
+)
+def test_a_bool_is_not_a_number(override, message):
+    with pytest.raises(BadInputError) as error:
+        load_config(None, [override])
+    assert str(error.value) == message
+
+
+def test_unknown_key_inside_a_nested_check(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("class_skew:\n  min_class_count:\n    threshold: 5\n    level: gate\n")
+    with pytest.raises(BadInputError) as error:
+        load_config(str(path))
+    assert str(error.value) == (
+        "unknown config key 'class_skew.min_class_count.level' "
+        "Valid keys in class_skew.min_class_count: threshold, action"
+    )
+
+
+def test_a_partial_check_keeps_that_checks_own_defaults():
+    config = load_config(None, ["class_skew.min_class_count.action=gate"])
+    assert config.class_skew.min_class_count.threshold == 10.0
+    assert config.class_skew.missing_label == Config().class_skew.missing_label
+
+
+def test_single_values_become_one_element_lists():
+    config = load_config(
+        None,
+        ["training.hidden_units=16", "tuning.search_space.loss=focal", "evaluation.slices=7"],
+    )
+    assert config.training.hidden_units == [16]
+    assert config.tuning.search_space.loss == ["focal"]
+    assert config.evaluation.slices == ["7"]
+
+
+def test_numbers_become_text_where_text_is_expected():
+    config = load_config(
+        None,
+        ["evaluation.class_recall={2: 0.5, 3: 1}", "vertex.labels={version: 2}", "data.label=7"],
+    )
+    assert config.evaluation.class_recall == {"2": 0.5, "3": 1.0}
+    assert all(isinstance(key, str) for key in config.evaluation.class_recall)
+    assert config.vertex.labels == {"version": "2"}
+    assert config.data.label == "7"
+
+
+def test_every_type_problem_is_named_at_once():
+    with pytest.raises(BadInputError) as error:
+        load_config(None, ["training.epochs=many", "training.dropout=high"])
+    assert str(error.value) == (
+        "config key 'training.epochs' must be of type int, got 'many'; "
+        "config key 'training.dropout' must be of type float, got 'high'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "start"),
+    [
+        ("training.epochs=many", "config key 'training.epochs' must be of type int"),
+        ("training.hidden_units=[8, x]", "config key 'training.hidden_units' must be of type int"),
+        ("evaluation.class_recall={true: 1}", "config key 'evaluation.class_recall' must be of"),
+        ("evaluation.class_recall={a: x}", "config key 'evaluation.class_recall.a' must be of"),
+        ("vertex.labels=[a]", "config key 'vertex.labels' must be a mapping, got ['a']"),
+        ("class_skew.missing_class=5", "class_skew.missing_class must be a mapping, got 5"),
+        ("data.schema=[a]", "config key 'data.schema' must be of type str, got ['a']"),
+        ("training.epoch=3", "unknown config key 'training.epoch'; did you mean 'epochs'?"),
+        ("training.loss=hinge", "invalid config: training.loss must be one of cross_entropy, "),
+    ],
+)
+def test_no_pydantic_error_reaches_the_user(override, start):
+    with pytest.raises(BadInputError) as error:
+        load_config(None, [override])
+    message = str(error.value)
+    assert message.startswith(start)
+    assert "validation error" not in message.lower()
+    assert "pydantic" not in message and "Input should" not in message
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+
+
+def test_yaml_python_tags_are_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  path: !!python/object/apply:os.getcwd []\n")
+    with pytest.raises(BadInputError, match="is not valid YAML"):
+        load_config(str(path))

@@ -4,8 +4,8 @@ import gzip
 
 import pytest
 
+from components.modules.errors import BadInputError
 from pipeline.config import load_config
-from pipeline.errors import BadInputError
 from pipeline.inputs import check_data, input_location
 
 

@@ -22,15 +22,15 @@ def _by_id(pipeline):
     return {component.id: component for component in pipeline.components}
 
 
-def test_components_in_dependency_order(tmp_path):
-    components = _pipeline(tmp_path=tmp_path).components
-    ids = [component.id for component in components]
-    assert set(ids) == {
+def test_components_and_the_edges_that_order_the_gates(tmp_path):
+    components = _by_id(_pipeline(tmp_path=tmp_path))
+    assert set(components) == {
         "CsvExampleGen",
         "StatisticsGen",
         "SchemaGen",
         "ExampleValidator",
         "ClassSkew",
+        "DataChecks",
         "DataGate",
         "Transform",
         "RowCounts",
@@ -39,10 +39,20 @@ def test_components_in_dependency_order(tmp_path):
         "ClassAwareEvaluator",
         "Pusher",
     }
-    for position, component in enumerate(components):
-        assert all(ids.index(node.id) < position for node in component.upstream_nodes)
-    chain = ["DataGate", "Transform", "RowCounts", "Trainer", "ClassAwareEvaluator", "Pusher"]
-    assert [ids.index(name) for name in chain] == sorted(ids.index(name) for name in chain)
+
+    def upstream(name: str) -> set[str]:
+        return {node.id for node in components[name].upstream_nodes}
+
+    # The data checks see the served model; Transform waits for the DataGate's decision
+    # without reading it (so its cache survives); training waits for the row counts; the
+    # Pusher for the Evaluator's blessing.
+    checks = {"ExampleValidator", "ClassSkew", "StatisticsGen", "LatestBlessedModelResolver"}
+    assert checks <= upstream("DataChecks") and upstream("DataGate") == {"DataChecks"}
+    assert "DataGate" in upstream("Transform")
+    assert set(components["Transform"].inputs) == {"examples", "schema"}
+    assert {"RowCounts", "Transform"} <= upstream("Trainer")
+    assert {"Trainer", "LatestBlessedModelResolver"} <= upstream("ClassAwareEvaluator")
+    assert "ClassAwareEvaluator" in upstream("Pusher")
 
 
 def test_curated_schema_replaces_schema_gen_and_feeds_statistics(tmp_path):
@@ -58,7 +68,7 @@ def test_curated_schema_replaces_schema_gen_and_feeds_statistics(tmp_path):
 
 def test_tuner_feeds_best_hyperparameters_to_the_trainer(tmp_path):
     components = _by_id(_pipeline("tuning.enabled=true", tmp_path=tmp_path))
-    assert components["Tuner"].exec_properties["tuner_fn"] == "components.tuner.tuner_fn"
+    assert components["Tuner"].exec_properties["tuner_fn"] == "components.modules.tuning.tuner_fn"
     hyperparameters = components["Trainer"].inputs["hyperparameters"]
     assert hyperparameters.producer_component_id == "Tuner"
     assert "Tuner" not in _by_id(_pipeline(tmp_path=tmp_path))
@@ -77,7 +87,7 @@ def test_class_skew_checks_reach_the_component_and_feed_the_gate(tmp_path):
     components = _by_id(_pipeline("class_skew.max_imbalance_ratio.action=gate", tmp_path=tmp_path))
     checks = components["ClassSkew"].exec_properties["checks_json"]
     assert '"max_imbalance_ratio": {"action": "gate"' in checks
-    assert components["DataGate"].inputs["class_skew"].producer_component_id == "ClassSkew"
+    assert components["DataChecks"].inputs["class_skew"].producer_component_id == "ClassSkew"
 
 
 def test_transform_cache_survives_training_changes(tmp_path):
@@ -105,8 +115,11 @@ def test_module_code_gets_config_by_dotted_path_and_custom_config(tmp_path):
         _pipeline("data.exclude_columns=[A9]", "training.epochs=3", tmp_path=tmp_path)
     )
     transform, trainer = components["Transform"], components["Trainer"]
-    assert transform.exec_properties["preprocessing_fn"] == "components.transform.preprocessing_fn"
-    assert trainer.exec_properties["run_fn"] == "components.trainer.run_fn"
+    assert (
+        transform.exec_properties["preprocessing_fn"]
+        == "components.modules.preprocessing.preprocessing_fn"
+    )
+    assert trainer.exec_properties["run_fn"] == "components.modules.training.run_fn"
     custom = trainer.exec_properties["custom_config"]
     assert '"exclude_columns": ["A9"]' in custom and '"epochs": 3' in custom
 

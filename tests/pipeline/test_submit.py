@@ -16,7 +16,7 @@ from google.cloud.aiplatform_v1.services.pipeline_service import PipelineService
 from google.cloud.aiplatform_v1.types import PipelineJob
 
 import pipeline_runner
-from pipeline.errors import ExitCode
+from components.modules.errors import ExitCode
 from tests.conftest import REPO
 
 VERTEX = [

@@ -8,12 +8,12 @@ import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.class_skew import analyze, format_summary, label_counts, statistics_schema
+from components.class_skew.analysis import analyze, format_summary, label_counts, statistics_schema
+from components.modules.errors import BadInputError
 from pipeline.config import ClassSkewConfig
-from pipeline.errors import BadInputError
 from tests.conftest import DATA
 
-CHECKS = {name: vars(check) for name, check in vars(ClassSkewConfig()).items()}
+CHECKS = ClassSkewConfig().model_dump()
 
 
 def _statistics(frame: pd.DataFrame, label: str):

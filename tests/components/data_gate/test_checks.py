@@ -1,16 +1,15 @@
-"""The DataGate's column check: a new drop against the schema the served model trained with."""
-
-import os
+"""The data checks (a new drop against the served model's schema, the findings) and the gate."""
 
 import pandas as pd
 import pytest
 import tensorflow_data_validation as tfdv
-from tfx.types import standard_artifacts
-from tfx.utils import path_utils
+from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from components import features
-from components.class_skew import statistics_schema
-from components.data_gate import schema_drift, served_schema
+from components import artifacts
+from components.class_skew.analysis import statistics_schema
+from components.data_gate.checks import anomaly_rows, findings, schema_drift
+from components.data_gate.component import DataGate
+from components.modules.errors import ExitCode, SchemaGateError
 
 LABEL = "target"
 FIRST_DROP = pd.DataFrame(
@@ -78,11 +77,66 @@ def test_label_type_change_is_named(trained_schema):
     assert [column for column, _ in _drift(string_labels, trained_schema)] == [LABEL]
 
 
-def test_served_schema_is_read_from_the_model_and_absent_for_older_models(trained_schema, tmp_path):
-    model = standard_artifacts.Model()
-    model.uri = str(tmp_path)
-    assert served_schema(model) is None  # a model exported before the Trainer shipped one
-    path = os.path.join(path_utils.serving_model_path(model.uri), features.SCHEMA_FILE)
-    os.makedirs(os.path.dirname(path))
-    tfdv.write_schema_text(trained_schema, path)
-    assert served_schema(model) == trained_schema
+def test_no_baseline_schema_means_no_drift():
+    assert schema_drift({"train": _statistics(FIRST_DROP)}, None) == []
+
+
+def test_anomaly_rows_cover_every_split_and_dataset_level_anomalies():
+    train = anomalies_pb2.Anomalies()
+    train.anomaly_info["speed"].description = "Unexpected string values."
+    evaluation = anomalies_pb2.Anomalies()
+    evaluation.dataset_anomaly_info.description = "Low number of examples."
+    assert anomaly_rows({"train": train, "eval": evaluation}) == [
+        ["train", "speed", "Unexpected string values."],
+        ["eval", "", "Low number of examples."],
+    ]
+
+
+GATED = {
+    "check": "max_imbalance_ratio",
+    "action": "gate",
+    "split": "train",
+    "class": None,
+    "value": 15.0,
+    "threshold": 10.0,
+    "message": "largest/smallest class = 15",
+}
+WARNED = {**GATED, "action": "warn", "check": "min_class_count"}
+
+
+def test_clean_data_passes_with_no_message():
+    result = findings([], [], {"flags": [WARNED]})
+    assert result == {
+        "passed": True,
+        "anomalies": [],
+        "drift": [],
+        "gated_class_skew": [],
+        "message": "",
+    }
+
+
+def test_every_kind_of_finding_fails_and_is_explained_with_its_fix():
+    result = findings(
+        [["eval", "sensor_id", "Column dropped"]],
+        [["weight", "New column"]],
+        {"flags": [GATED, WARNED]},
+    )
+    assert not result["passed"] and result["gated_class_skew"] == [GATED]
+    message = result["message"]
+    assert "does not match the schema" in message and "column 'sensor_id'" in message
+    assert "differ from those the served model" in message and "'weight'" in message
+    assert "class distribution failed a gate" in message
+    assert "(class_skew.max_imbalance_ratio)" in message
+    assert "min_class_count" not in message  # a warning does not stop the run
+
+
+def test_the_gate_stops_on_failed_findings_with_their_message(tmp_path):
+    report = artifacts.DataCheckReport()
+    report.uri = str(tmp_path)
+    failed = findings([["eval", "sensor_id", "Column dropped"]], [], {"flags": []})
+    artifacts.write_json(report.uri, artifacts.DATA_CHECK_FILE, failed)
+    with pytest.raises(SchemaGateError, match="does not match the schema") as error:
+        DataGate.EXECUTOR_SPEC.executor_class().Do({"report": [report]}, {}, {})
+    assert error.value.exit_code == ExitCode.SCHEMA_GATE_FAILED
+    artifacts.write_json(report.uri, artifacts.DATA_CHECK_FILE, findings([], [], {"flags": []}))
+    DataGate.EXECUTOR_SPEC.executor_class().Do({"report": [report]}, {}, {})  # passes

@@ -1,18 +1,17 @@
 """The TFMA EvalConfig built from the class names and the evaluation config."""
 
-import dataclasses
 import json
 
 import pytest
 from tensorflow_model_analysis.metrics import metric_specs
 from tensorflow_model_analysis.proto import config_pb2
 
-from components.eval_config import build_eval_config, parse_slice
+from components.evaluator.eval_config import build_eval_config, parse_slice
 from pipeline.config import EvaluationConfig
 
 
 def _evaluation(**changes):
-    return dataclasses.asdict(dataclasses.replace(EvaluationConfig(), **changes))
+    return EvaluationConfig(**changes).model_dump()
 
 
 def _names(spec):

@@ -15,7 +15,7 @@ from tensorflow_model_analysis.metrics.multi_class_confusion_matrix_metrics impo
     MatrixEntryKey,
 )
 
-from components.class_metrics import ARGMAX, PER_CLASS, ClassMetric, counts, value
+from components.evaluator.tfma_metrics import ARGMAX, PER_CLASS, ClassMetric, counts, value
 
 
 def _matrices(labels, predicted) -> dict:

@@ -1,7 +1,6 @@
-"""ExampleGen's CSV audit (every bad row named by file and line) and the row counts."""
+"""The CSV ExampleGen executor: the same examples as TFX's, row counts, a stratified split."""
 
 import glob
-import gzip
 import os
 import subprocess
 import sys
@@ -13,90 +12,17 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import proto_utils
 
-from components import csv_example_gen
-from components.csv_example_gen import Executor, audit_csv, example_gen_options
-from components.row_counts import (
-    CSV_ROWS_PROPERTY,
-    describe_row_counts,
-    examples_per_split,
-    mismatches,
-)
-from pipeline.errors import BadInputError, ExitCode, RowCountError
-
-HEADER = "a,b,label\n"
-
-
-def _csv(tmp_path, body: str, name: str = "data.csv") -> str:
-    path = tmp_path / name
-    text = HEADER + body
-    if name.endswith(".gz"):
-        path.write_bytes(gzip.compress(text.encode()))
-    else:
-        path.write_text(text)
-    return str(path)
-
-
-def _problems(tmp_path, body: str, **kwargs) -> str:
-    with pytest.raises(BadInputError) as error:
-        audit_csv([_csv(tmp_path, body)], **kwargs)
-    assert error.value.exit_code == ExitCode.BAD_INPUT
-    return str(error.value)
-
-
-def test_good_rows_are_counted_blank_lines_and_quoted_newlines_are_not_rows(tmp_path):
-    body = '1,2.5,x\n\n3,,"multi\nline"\n4,5,y\n'
-    assert audit_csv([_csv(tmp_path, body, "data.csv.gz")]).rows == 3
-
-
-def test_rows_with_the_wrong_number_of_fields_are_located(tmp_path):
-    body = "1,2\n" + "1,2,x\n" * 500 + "1,2,x,9\n"
-    message = _problems(tmp_path, body)
-    assert "2 rows do not have the header's 3 fields" in message
-    assert "data.csv line 2 (2 fields)" in message and "data.csv line 503 (4 fields)" in message
-
-
-def test_text_in_a_numeric_column_is_located(tmp_path):
-    body = "1,2,x\n" * 300 + "1,abc,x\n"
-    message = _problems(tmp_path, body)
-    assert "column 'b' holds numbers, but 'abc' at" in message and "line 302" in message
-
-
-def test_a_text_column_with_a_few_numbers_is_text(tmp_path):
-    assert audit_csv([_csv(tmp_path, "1,red,x\n2,blue,y\n3,7,x\n")]).rows == 3
-
-
-@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity"])
-def test_nan_and_infinity_are_refused(tmp_path, value):
-    message = _problems(tmp_path, f"1,2,x\n1,{value},y\n")
-    assert f"column 'b' holds NaN or infinity: '{value}' at" in message
-    assert "line 3" in message and "empty fields" in message
-
-
-def test_a_column_without_values_is_named_unless_excluded(tmp_path):
-    body = "1,,x\n2,,y\n"
-    assert "column 'b' is empty in every row" in _problems(tmp_path, body)
-    assert audit_csv([_csv(tmp_path, body)], skip_columns={"b"}).rows == 2
-
-
-def test_header_only(tmp_path):
-    assert "no data rows" in _problems(tmp_path, "")
-
-
-def test_row_count_mismatches_name_the_step_and_split():
-    counts = {
-        "csv_rows": 100,
-        "examples": {"train": 80, "eval": 20},
-        "statistics": {"train": 80, "eval": 20},
-        "transformed": {"train": 79, "eval": 20},
-    }
-    assert mismatches(counts) == ["transformed train: 79 vs 80 examples from ExampleGen"]
-    counts["csv_rows"] = 101
-    assert "CSV rows 101 vs examples 100" in mismatches(counts)
+from components import artifacts
+from components.example_gen import component
+from components.example_gen.component import Executor, example_gen_options
+from components.modules.errors import ExitCode, RowCountError
+from tests.components.example_gen.csv_files import write_csv
+from tests.conftest import REPO
 
 
 def _run_example_gen(tmp_path, body: str, executor=None, name="data.csv.gz"):
     """The real CSV ExampleGen executor (audit, Beam, counts) on a small file."""
-    _csv(tmp_path, body, name)
+    write_csv(tmp_path, body, name)
     examples = standard_artifacts.Examples()
     examples.uri = str(tmp_path / "examples")
     split = example_gen_pb2.SplitConfig.Split
@@ -143,17 +69,11 @@ def test_examples_are_the_ones_tfx_csv_example_gen_writes(tmp_path):
     assert kinds == {"a": "int64_list", "b": "float_list", "label": "bytes_list"}
 
 
-def test_the_audit_types_columns_like_tfx(tmp_path):
-    body = "1,2,x\n2,2.5,3\n,1e40,\n"
-    kinds = audit_csv([_csv(tmp_path, body)]).column_kinds
-    assert kinds == {"a": "int", "b": "float", "label": "bytes"}
-
-
 def test_example_gen_records_the_rows_it_read(tmp_path):
     body = "".join(f"{i},{i / 2},{'xy'[i % 2]}\n" for i in range(40))
     examples = _run_example_gen(tmp_path, body)
-    assert examples.get_int_custom_property(CSV_ROWS_PROPERTY) == 40
-    assert sum(examples_per_split(examples).values()) == 40
+    assert examples.get_int_custom_property(artifacts.CSV_ROWS_PROPERTY) == 40
+    assert sum(artifacts.examples_per_split(examples).values()) == 40
 
 
 def _classes(examples, split: str) -> list[str]:
@@ -184,10 +104,9 @@ def test_the_split_is_the_same_in_another_process(tmp_path):
     (tmp_path / "here").mkdir()
     (tmp_path / "there").mkdir()
     here = _run_example_gen(tmp_path / "here", body)
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     script = (
-        f"import sys, pathlib; sys.path.insert(0, {repo!r})\n"
-        "from tests.components.test_csv_example_gen import _run_example_gen\n"
+        f"import sys, pathlib; sys.path.insert(0, {REPO!r})\n"
+        "from tests.components.example_gen.test_component import _run_example_gen\n"
         f"_run_example_gen(pathlib.Path({str(tmp_path / 'there')!r}), {body!r})"
     )
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
@@ -199,7 +118,7 @@ def test_the_split_is_the_same_in_another_process(tmp_path):
 
 def test_classes_above_the_ranked_size_are_hash_split(tmp_path, monkeypatch):
     """Large classes skip the in-memory ranking: TFX's hash split, close to 4:1."""
-    monkeypatch.setattr(csv_example_gen, "RANKED_CLASS_SIZE", 100)
+    monkeypatch.setattr(component, "RANKED_CLASS_SIZE", 100)
     sizes = {"common": 990, "rare2": 2}
     body = "".join(f"{i},{i % 7},{name}\n" for name, n in sizes.items() for i in range(n))
     examples = _run_example_gen(tmp_path, body)
@@ -211,20 +130,7 @@ def test_classes_above_the_ranked_size_are_hash_split(tmp_path, monkeypatch):
 
 def test_example_gen_fails_when_examples_and_rows_differ(tmp_path, monkeypatch):
     """Simulates a runner that drops rows: the executor's own count must catch it."""
-    monkeypatch.setattr(csv_example_gen, "examples_per_split", lambda _: {"train": 1, "eval": 1})
+    monkeypatch.setattr(artifacts, "examples_per_split", lambda _: {"train": 1, "eval": 1})
     with pytest.raises(RowCountError, match="read 40 CSV rows but wrote 2 examples") as error:
         _run_example_gen(tmp_path, "".join(f"{i},{i},x\n" for i in range(40)))
     assert error.value.exit_code == ExitCode.ROW_COUNT_MISMATCH
-
-
-def test_row_counts_read_as_one_line():
-    counts = {
-        "csv_rows": 10,
-        "examples": {"train": 8, "eval": 2},
-        "statistics": {"eval": 2, "train": 8},
-        "transformed": {"eval": 2, "train": 8},
-    }
-    assert describe_row_counts(counts, 2) == (
-        "CSV 10 -> ExampleGen 8 train + 2 eval -> StatisticsGen 8 train + 2 eval -> "
-        "Transform 8 train + 2 eval -> Evaluator 2 eval"
-    )

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.utils.class_weight import compute_class_weight
 
-from components.class_weights import class_priors, class_weights
+from components.modules.class_weights import class_priors, class_weights
 
 SHUTTLE_TRAIN = [36469, 7122, 2614, 137, 40, 10, 8]
 

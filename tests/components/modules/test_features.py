@@ -5,7 +5,8 @@ import re
 import keras
 import pytest
 
-from components.features import LABEL_KEY, feature_key, feature_keys
+from components.modules.errors import BadInputError
+from components.modules.features import LABEL_KEY, feature_key, feature_keys
 
 FARS_COLUMNS = [
     "AIR_BAG_AVAILABILITY/DEPLOYMENT",
@@ -30,11 +31,11 @@ def test_keys_are_stable_and_readable():
 
 
 def test_colliding_columns_are_reported():
-    with pytest.raises(ValueError, match="'a/b' and 'a-b' both map"):
+    with pytest.raises(BadInputError, match="'a/b' and 'a-b' both map"):
         feature_keys(["a/b", "a-b"])
 
 
 def test_a_feature_may_not_take_the_label_key():
-    with pytest.raises(ValueError, match="clashes with the label key"):
+    with pytest.raises(BadInputError, match="clashes with the label key"):
         feature_keys(["label"])
     assert LABEL_KEY == feature_key("label")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
-from components.metrics import BalancedAccuracy, MacroF1
+from components.modules.keras_metrics import BalancedAccuracy, MacroF1
 
 
 def _skewed_predictions(seed):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from components.losses import ImbalanceLoss
+from components.modules.losses import ImbalanceLoss
 
 LOGITS = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0], [1.0, 1.0, 1.0], [-2.0, 4.0, 0.0]], "float32")
 LABELS = np.array([0, 2, 1, 0])

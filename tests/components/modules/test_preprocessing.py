@@ -11,7 +11,7 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from components.transform import MISSING_CATEGORY, preprocessing_fn
+from components.modules.preprocessing import MISSING_CATEGORY, preprocessing_fn
 
 FEATURE_SPEC = {
     "speed/kmh": tf.io.VarLenFeature(tf.float32),  # optional: may be missing

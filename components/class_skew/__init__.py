@@ -1,0 +1,1 @@
+"""ClassSkew: per-class counts, skew measures and flags from StatisticsGen."""

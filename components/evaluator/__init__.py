@@ -1,0 +1,1 @@
+"""ClassAwareEvaluator: TFMA with argmax per-class metrics over the model's own classes."""

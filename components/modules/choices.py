@@ -1,0 +1,10 @@
+"""The allowed values of each training choice, defined once.
+
+The module code dispatches on them and pipeline.config validates a config
+against them. Free of TensorFlow, so that checking a config stays fast.
+"""
+
+LOSSES = ("cross_entropy", "focal", "logit_adjusted")
+CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "effective_number")
+TUNER_ALGORITHMS = ("random", "bayesian", "hyperband")
+TUNER_OBJECTIVES = ("val_macro_f1", "val_balanced_accuracy")  # Keras metric names, validation

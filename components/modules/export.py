@@ -1,0 +1,92 @@
+"""Exports a trained model as a self-describing SavedModel with three signatures.
+
+- serving_default: serialized tf.Examples (no label) -> `scores` [batch, K]
+  softmax probabilities and `classes` [batch, K] class names in score order.
+- transform_features: serialized tf.Examples -> transformed features and the
+  label index, which the Evaluator uses to read labels in vocabulary order.
+- argmax_one_hot: serialized tf.Examples -> `predictions`, the one-hot of the
+  top class. TFMA binarizes each class score at 0.5, so evaluating this output
+  gives argmax-based per-class metrics that match scikit-learn, and its macro
+  averaging works (it cannot combine with TFMA's own `top_k`).
+
+The export holds only TensorFlow ops: it loads with plain tf.saved_model.load.
+"""
+
+import logging
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from components.modules import assets, features
+from components.modules.class_weights import class_priors
+
+EXAMPLES_SPEC = tf.TensorSpec([None], tf.string, name="examples")
+
+
+def export_model(
+    model: keras.Model,
+    transform_output: tft.TFTransformOutput,
+    class_names: list[str],
+    class_counts: list[int],
+    posthoc_tau: float,
+    skipped_columns: list[str],
+    export_dir: str,
+) -> None:
+    """Saves the model with its serving, transform and evaluation signatures.
+
+    Args:
+      model: maps transformed features to class logits.
+      transform_output: the Transform graph the model was trained on.
+      class_names: classes in logit order; class_counts: their train counts.
+      posthoc_tau: > 0 subtracts tau * log(prior) from the logits (post-hoc logit
+        adjustment, Menon et al. 2021).
+      skipped_columns: raw columns the model does not read (label, excluded).
+      export_dir: where the SavedModel goes.
+    """
+    # Attributes make the saver track the Transform graph and its assets.
+    model.tft_serving_layer = transform_output.transform_features_layer()
+    model.tft_eval_layer = transform_output.transform_features_layer()
+    feature_keys = [
+        key for key in transform_output.transformed_feature_spec() if key != features.LABEL_KEY
+    ]
+    serving_spec = transform_output.raw_feature_spec()
+    for column in skipped_columns:
+        serving_spec.pop(column, None)
+    class_table = tf.constant(class_names)
+    logit_shift = tf.constant(posthoc_tau * np.log(class_priors(class_counts)), tf.float32)
+
+    def predict_scores(examples):
+        raw = tf.io.parse_example(examples, serving_spec)
+        transformed = model.tft_serving_layer(raw)
+        logits = model({key: transformed[key] for key in feature_keys})
+        return tf.nn.softmax(logits - logit_shift)
+
+    @tf.function(input_signature=[EXAMPLES_SPEC])
+    def serve(examples):
+        scores = predict_scores(examples)
+        classes = tf.tile(class_table[tf.newaxis, :], [tf.shape(scores)[0], 1])
+        return {"scores": scores, "classes": classes}
+
+    @tf.function(input_signature=[EXAMPLES_SPEC])
+    def argmax_one_hot(examples):
+        scores = predict_scores(examples)
+        return {"predictions": tf.one_hot(tf.argmax(scores, axis=1), depth=len(class_names))}
+
+    @tf.function(input_signature=[EXAMPLES_SPEC])
+    def transform_features(examples):
+        raw = tf.io.parse_example(examples, transform_output.raw_feature_spec())
+        return model.tft_eval_layer(raw)
+
+    tf.saved_model.save(
+        model,
+        export_dir,
+        signatures={
+            "serving_default": serve,
+            "transform_features": transform_features,
+            "argmax_one_hot": argmax_one_hot,
+        },
+    )
+    assets.write_json(export_dir, assets.CLASS_NAMES_FILE, class_names)
+    logging.info("Exported model with classes %s to %s", class_names, export_dir)

@@ -1,0 +1,1 @@
+"""Pusher that moves a finished copy into serving/ in one rename."""

@@ -1,0 +1,166 @@
+"""The serving contract of the exported SavedModel, checked through plain tf.saved_model.load.
+
+Clients, the Evaluator and the Pusher see only the export's signatures, so
+these load it as they do and check what they rely on: the input name, the
+output names, shapes and dtypes, class names in score order, post-hoc logit
+adjustment, missing optional features, and that loading needs nothing but
+TensorFlow.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from components.modules import features
+from components.modules.class_weights import class_priors
+from components.modules.export import export_model
+from components.modules.training import TrainingData, build_and_compile, dataset
+from tests.components.modules import transformed_data as td
+
+TAU = 1.0
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> td.TransformedData:
+    return td.shared(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def exported(data, tmp_path_factory):
+    """One briefly trained model, exported without and with post-hoc logit adjustment."""
+    root = tmp_path_factory.mktemp("export")
+    args = td.fn_args(data, str(root))
+    hparams = td.custom_config()["training"]
+    transform_output = data.transform_output
+    training = TrainingData.load(transform_output)
+    model = build_and_compile(training, hparams)
+    train = dataset(args.train_files, args, transform_output, hparams, shuffle=True)
+    model.fit(train, epochs=5, verbose=0)
+    dirs = {}
+    for tau in (0.0, TAU):
+        dirs[tau] = str(root / f"tau_{tau}")
+        export_model(
+            model,
+            transform_output,
+            training.class_names,
+            training.class_counts,
+            tau,
+            [td.LABEL, "row_id"],
+            dirs[tau],
+        )
+    return dirs, training
+
+
+@pytest.fixture(scope="module")
+def loaded(exported):
+    dirs, _ = exported
+    return tf.saved_model.load(dirs[0.0])
+
+
+def _serve(model, frame: pd.DataFrame, with_label: bool = False) -> dict[str, np.ndarray]:
+    examples = tf.constant(td.serialized_examples(frame, with_label=with_label))
+    return {k: v.numpy() for k, v in model.signatures["serving_default"](examples=examples).items()}
+
+
+def test_serving_default_takes_examples_without_label_and_returns_scores_and_classes(
+    loaded, exported, data
+):
+    _, training = exported
+    signature = loaded.signatures["serving_default"]
+    _, inputs = signature.structured_input_signature
+    assert {name: (spec.dtype, spec.shape.as_list()) for name, spec in inputs.items()} == {
+        "examples": (tf.string, [None])
+    }
+    outputs = _serve(loaded, data.eval)
+    n, k = len(data.eval), len(training.class_names)
+    assert outputs["scores"].dtype == np.float32 and outputs["scores"].shape == (n, k)
+    np.testing.assert_allclose(outputs["scores"].sum(axis=1), 1.0, atol=1e-5)
+    assert (outputs["scores"] >= 0).all()
+    assert outputs["classes"].shape == (n, k)
+    assert all([c.decode() for c in row] == training.class_names for row in outputs["classes"])
+
+
+def test_argmax_one_hot_marks_the_top_score(loaded, data):
+    examples = tf.constant(td.serialized_examples(data.eval, with_label=False))
+    predictions = loaded.signatures["argmax_one_hot"](examples=examples)["predictions"].numpy()
+    scores = _serve(loaded, data.eval)["scores"]
+    assert set(np.unique(predictions)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(predictions.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(predictions.argmax(axis=1), scores.argmax(axis=1))
+
+
+def test_transform_features_gives_the_label_index_in_score_order(loaded, exported, data):
+    _, training = exported
+    examples = tf.constant(td.serialized_examples(data.eval, with_label=True))
+    transformed = loaded.signatures["transform_features"](examples=examples)
+    labels = transformed[features.LABEL_KEY].numpy().ravel().tolist()
+    assert labels == [training.class_names.index(name) for name in data.eval[td.LABEL]]
+    assert {"x1_xf", "x2_xf", "color_xf"} <= set(transformed)
+
+
+def test_posthoc_tau_subtracts_tau_log_prior_from_the_logits(exported, data):
+    dirs, training = exported
+    log_scores = {
+        tau: np.log(_serve(tf.saved_model.load(path), data.eval)["scores"])
+        for tau, path in dirs.items()
+    }
+    log_priors = np.log(class_priors(training.class_counts))
+    # softmax(z - tau log p) / softmax(z) = exp(-tau log p) / a per-row normaliser, so
+    # log(scores_tau) - log(scores_0) + tau log p is the same for every class of a row.
+    shift = log_scores[TAU] - log_scores[0.0] + TAU * log_priors
+    np.testing.assert_allclose(shift - shift[:, :1], 0.0, atol=1e-4)
+
+
+def test_a_missing_optional_numeric_feature_scores_as_its_train_mean(loaded, data):
+    rows = data.eval.head(3).copy()
+    missing, at_mean = rows.copy(), rows.copy()
+    missing["x2"] = np.nan
+    at_mean["x2"] = data.train["x2"].mean()  # the mean of the present train values
+    assert b"x2" not in td.serialized_examples(missing, with_label=False)[0]
+    scores_missing = _serve(loaded, missing)["scores"]
+    assert np.isfinite(scores_missing).all()
+    np.testing.assert_allclose(scores_missing.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(scores_missing, _serve(loaded, at_mean)["scores"], atol=1e-5)
+
+
+FRESH_PROCESS = """
+import json, sys
+import tensorflow as tf
+
+OURS = ("keras_tuner", "tensorflow_transform", "tfx", "tfx_bsl", "components")
+
+def ours():
+    return sorted(m for m in sys.modules if m.split(".")[0] in OURS)
+
+before = ours()
+model = tf.saved_model.load(sys.argv[1])
+with open(sys.argv[2], "rb") as f:
+    examples = tf.constant([f.read()])
+scores = model.signatures["serving_default"](examples=examples)
+print(json.dumps({"before": before, "after": ours(), "shape": scores["scores"].shape.as_list()}))
+"""
+
+
+def test_the_export_loads_and_serves_in_a_process_with_only_tensorflow(exported, data, tmp_path):
+    dirs, training = exported
+    example = tmp_path / "example.pb"
+    example.write_bytes(td.serialized_examples(data.eval.head(1), with_label=False)[0])
+    result = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, dirs[TAU], str(example)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # not the repository: `components` is not importable from here
+        env={**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"},
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["shape"] == [1, len(training.class_names)]
+    assert report["before"] == [] and report["after"] == [], report

@@ -1,0 +1,255 @@
+"""The Trainer module code on real Transform output: class data, the input pipeline, run_fn.
+
+The class names and counts come out of the transform graph, not the raw data,
+and run_fn is the one place where counts turn into weights and a model into
+the files that travel with it; so these run against a tiny data set pushed
+through the real preprocessing_fn, with FnArgs built the way TFX builds them.
+"""
+
+import json
+import os
+
+import keras_tuner
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.metrics import balanced_accuracy_score, f1_score
+from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx.utils import io_utils
+
+from components.modules import assets, features
+from components.modules.class_weights import class_weights
+from components.modules.training import TrainingData, apply_tuned_values, dataset, run_fn
+from tests.components.modules import transformed_data as td
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> td.TransformedData:
+    return td.shared(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def training_data(data) -> TrainingData:
+    return TrainingData.load(data.transform_output)
+
+
+def _train_counts(data) -> dict[str, int]:
+    return data.train[td.LABEL].value_counts().to_dict()
+
+
+def _file_labels(data, split_name: str) -> list[int]:
+    """Label indices in the order the transformed examples sit in the split's files."""
+    files = tf.io.gfile.glob(data.split_files(split_name))
+    spec = {features.LABEL_KEY: tf.io.FixedLenFeature([1], tf.int64)}
+    return [
+        int(tf.io.parse_single_example(record, spec)[features.LABEL_KEY][0])
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP")
+    ]
+
+
+def _rows(batches: tf.data.Dataset) -> list[tuple[float, int]]:
+    """(x1, label) per row, in dataset order: x1 is continuous, so it identifies a row."""
+    return [
+        (float(x1), int(label))
+        for features_batch, labels in batches
+        for x1, label in zip(
+            features_batch["x1_xf"].numpy().ravel(), labels.numpy().ravel(), strict=True
+        )
+    ]
+
+
+# TrainingData
+
+
+def test_class_names_follow_the_vocabulary_and_counts_are_the_train_counts(training_data, data):
+    counts = _train_counts(data)
+    # The label vocabulary is ordered by train frequency, most frequent first.
+    assert training_data.class_names == sorted(counts, key=counts.get, reverse=True)
+    assert training_data.class_counts == [counts[name] for name in training_data.class_names]
+    assert sum(training_data.class_counts) == len(data.train)  # eval rows are not counted
+
+
+def test_features_exclude_the_label_and_vocabularies_count_the_oov_bucket(training_data):
+    assert set(training_data.feature_spec) == {"x1_xf", "x2_xf", "color_xf"}
+    assert training_data.vocabulary_sizes == {"color_xf": 3 + 1}  # red, green, blue + OOV
+
+
+@pytest.mark.parametrize(
+    "strategy, beta, max_weight",
+    [("none", 0.999, 100.0), ("balanced", 0.999, 3.0), ("effective_number", 0.9, 100.0)],
+)
+def test_weights_are_the_class_weights_of_the_train_counts(
+    training_data, data, strategy, beta, max_weight
+):
+    counts = _train_counts(data)
+    hparams = {
+        "class_weights": strategy,
+        "effective_number_beta": beta,
+        "max_class_weight": max_weight,
+    }
+    expected = class_weights(
+        [counts[name] for name in training_data.class_names], strategy, beta, max_weight
+    )
+    np.testing.assert_allclose(training_data.weights(hparams), expected)
+
+
+# apply_tuned_values
+
+
+@pytest.mark.parametrize(
+    "depth, width, hidden_units",
+    [(3, 64, [64, 32, 16]), (1, 16, [16]), (4, 32, [32, 16, 8, 8])],
+)
+def test_depth_and_width_become_halving_layers_of_at_least_8_units(depth, width, hidden_units):
+    tuned = apply_tuned_values({"hidden_units": [1]}, {"depth": depth, "width": width})
+    assert tuned["hidden_units"] == hidden_units
+    assert "depth" not in tuned and "width" not in tuned
+
+
+def test_other_tuned_values_override_and_the_rest_stay():
+    hparams = {"hidden_units": [64, 32], "learning_rate": 0.003, "loss": "cross_entropy", "l2": 0}
+    tuned = apply_tuned_values(hparams, {"learning_rate": 0.01, "loss": "focal"})
+    assert tuned == {"hidden_units": [64, 32], "learning_rate": 0.01, "loss": "focal", "l2": 0}
+    assert hparams["learning_rate"] == 0.003  # the caller's dict is left alone
+
+
+# dataset
+
+
+@pytest.fixture(scope="module")
+def fn_args(data, tmp_path_factory):
+    return td.fn_args(data, str(tmp_path_factory.mktemp("dataset_fn_args")))
+
+
+@pytest.fixture(scope="module")
+def hparams():
+    return td.custom_config(training={"batch_size": 32})["training"]
+
+
+def test_batches_have_the_batch_size_every_feature_and_labels_in_range(
+    data, fn_args, hparams, training_data
+):
+    batches = list(
+        dataset(fn_args.train_files, fn_args, data.transform_output, hparams, shuffle=True)
+    )
+    sizes = [int(labels.shape[0]) for _, labels in batches]
+    full, rest = divmod(len(data.train), 32)
+    assert sizes == [32] * full + ([rest] if rest else [])
+    num_classes = len(training_data.class_names)
+    for batch, labels in batches:
+        assert set(batch) == set(training_data.feature_spec)
+        assert all(batch[key].shape == (labels.shape[0], 1) for key in batch)
+        assert 0 <= int(tf.reduce_min(labels)) and int(tf.reduce_max(labels)) < num_classes
+
+
+def test_without_shuffle_rows_keep_the_file_order(data, fn_args, hparams):
+    rows = _rows(dataset(fn_args.eval_files, fn_args, data.transform_output, hparams, False))
+    assert [label for _, label in rows] == _file_labels(data, "eval")
+
+
+def test_shuffle_permutes_the_rows(data, fn_args, hparams):
+    unshuffled = _rows(dataset(fn_args.train_files, fn_args, data.transform_output, hparams, False))
+    shuffled = _rows(dataset(fn_args.train_files, fn_args, data.transform_output, hparams, True))
+    assert shuffled != unshuffled
+    assert sorted(shuffled) == sorted(unshuffled)
+
+
+def test_max_examples_takes_exactly_that_many_rows_the_same_in_every_epoch(data, fn_args, hparams):
+    batches = dataset(
+        fn_args.train_files, fn_args, data.transform_output, hparams, True, max_examples=50
+    )
+    first_epoch, second_epoch = _rows(batches), _rows(batches)
+    assert len(first_epoch) == 50
+    assert sorted(first_epoch) == sorted(second_epoch)
+
+
+# run_fn
+
+
+def _run(data, working_dir, config, hyperparameters=None):
+    """Runs run_fn; returns (fn_args, the Model artifact URI that holds Format-Serving)."""
+    args = td.fn_args(data, str(working_dir), config, hyperparameters)
+    run_fn(args)
+    return args, os.path.dirname(args.serving_model_dir)
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    config = td.custom_config()
+    args, model_uri = _run(data, tmp_path_factory.mktemp("run_fn"), config)
+    return args, model_uri, config
+
+
+def test_run_fn_writes_a_saved_model_its_tensorboard_logs_and_the_class_names(trained, data):
+    args, model_uri, _ = trained
+    assert tf.saved_model.contains_saved_model(args.serving_model_dir)
+    assert os.listdir(args.model_run_dir)  # the TensorBoard callback's logs
+    assert assets.read_class_names(model_uri) == ["common", "middle", "rare"]
+
+
+def test_training_summary_records_classes_weights_and_epochs(trained, training_data, data):
+    _, model_uri, config = trained
+    summary = assets.read_training_summary(model_uri)
+    counts = _train_counts(data)
+    assert summary["class_names"] == training_data.class_names
+    assert summary["class_counts"] == [counts[name] for name in summary["class_names"]]
+    expected_weights = training_data.weights(config["training"])
+    assert list(summary["class_weights"]) == summary["class_names"]
+    np.testing.assert_allclose(list(summary["class_weights"].values()), expected_weights)
+    assert summary["class_weights"]["rare"] > summary["class_weights"]["common"]
+    epochs = config["training"]["epochs"]
+    assert 1 <= summary["epochs_trained"] <= epochs
+    assert 1 <= summary["best_epoch"] <= summary["epochs_trained"]
+    assert 0.0 <= summary["best_val_macro_f1"] <= 1.0
+    assert summary["tuned"] is False
+    assert summary["hyperparameters"] == config["training"]
+
+
+def test_the_schema_travels_with_the_model(trained):
+    args, model_uri, _ = trained
+    copied = assets.read_schema(model_uri)
+    original = io_utils.parse_pbtxt_file(args.schema_path, schema_pb2.Schema())
+    assert copied == original
+    assert {feature.name for feature in copied.feature} == set(td.RAW_FEATURE_SPEC)
+
+
+def _served_predictions(serving_model_dir: str, frame) -> list[str]:
+    serve = tf.saved_model.load(serving_model_dir).signatures["serving_default"]
+    outputs = serve(examples=tf.constant(td.serialized_examples(frame, with_label=False)))
+    classes = [name.decode() for name in outputs["classes"].numpy()[0]]
+    return [classes[i] for i in np.argmax(outputs["scores"].numpy(), axis=1)]
+
+
+def test_the_exported_model_beats_chance_on_eval(trained, data):
+    args, _, _ = trained
+    predicted = _served_predictions(args.serving_model_dir, data.eval)
+    # Chance is 1/3; the classes are several standard deviations apart.
+    assert balanced_accuracy_score(data.eval[td.LABEL], predicted) > 0.8
+
+
+def test_the_export_is_the_best_epochs_model(trained, data):
+    """Early stopping restores the best weights: the export scores the recorded best."""
+    args, model_uri, _ = trained
+    predicted = _served_predictions(args.serving_model_dir, data.eval)
+    best = assets.read_training_summary(model_uri)["best_val_macro_f1"]
+    assert f1_score(data.eval[td.LABEL], predicted, average="macro") == pytest.approx(
+        best, abs=1e-6
+    )
+
+
+def test_the_tuners_best_hyperparameters_replace_the_configured_ones(data, tmp_path):
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("loss", "focal")
+    hp.Fixed("depth", 1)
+    hp.Fixed("width", 16)
+    hp.Fixed("learning_rate", 0.01)
+    config = td.custom_config(training={"epochs": 2, "loss": "cross_entropy"})
+    # The Trainer reads the Tuner's best_hyperparameters artifact as JSON.
+    hyperparameters = json.loads(json.dumps(hp.get_config()))
+    _, model_uri = _run(data, tmp_path, config, hyperparameters)
+    summary = assets.read_training_summary(model_uri)
+    used = summary["hyperparameters"]
+    assert (used["loss"], used["hidden_units"], used["learning_rate"]) == ("focal", [16], 0.01)
+    assert used["batch_size"] == config["training"]["batch_size"]  # untuned values stay
+    assert summary["tuned"] is True
+    assert summary["epochs_trained"] <= 2

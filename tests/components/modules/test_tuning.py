@@ -1,0 +1,100 @@
+"""tuner_fn on real Transform output: the configured search, and the imbalance loss in every trial.
+
+The Tuner runs what tuner_fn returns, so the result must carry the configured
+algorithm, objective, budget and search space; and since KerasTuner drops
+fit-time class weights, each trial's model must carry them in its loss.
+"""
+
+import keras_tuner
+import numpy as np
+import pytest
+
+from components.modules.losses import ImbalanceLoss
+from components.modules.training import TrainingData, apply_tuned_values
+from components.modules.tuning import tuner_fn
+from tests.components.modules import transformed_data as td
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> td.TransformedData:
+    return td.shared(tmp_path_factory)
+
+
+def _tune(data, working_dir, **tuning):
+    config = td.custom_config(tuning=tuning)
+    return tuner_fn(td.fn_args(data, str(working_dir), config)), config
+
+
+def _rows(batches) -> int:
+    return sum(int(labels.shape[0]) for _, labels in batches)
+
+
+@pytest.mark.parametrize(
+    "algorithm, tuner_class",
+    [
+        ("random", keras_tuner.RandomSearch),
+        ("bayesian", keras_tuner.BayesianOptimization),
+        ("hyperband", keras_tuner.Hyperband),
+    ],
+)
+def test_the_tuner_is_the_configured_algorithm(data, tmp_path, algorithm, tuner_class):
+    result, _ = _tune(data, tmp_path, algorithm=algorithm)
+    assert type(result.tuner) is tuner_class
+
+
+@pytest.mark.parametrize("objective", ["val_macro_f1", "val_balanced_accuracy"])
+def test_the_objective_is_maximised_and_stops_trials_early(data, tmp_path, objective):
+    result, _ = _tune(data, tmp_path, objective=objective)
+    assert result.tuner.oracle.objective.name == objective
+    assert result.tuner.oracle.objective.direction == "max"
+    [stop_early] = result.fit_kwargs["callbacks"]
+    assert (stop_early.monitor, stop_early.mode) == (objective, "max")
+
+
+def test_fit_kwargs_train_on_train_validate_on_eval_for_the_trial_epochs(data, tmp_path):
+    result, config = _tune(data, tmp_path, epochs_per_trial=3, max_train_examples=0)
+    assert result.fit_kwargs["epochs"] == 3 == config["tuning"]["epochs_per_trial"]
+    assert _rows(result.fit_kwargs["x"]) == len(data.train)
+    assert _rows(result.fit_kwargs["validation_data"]) == len(data.eval)
+
+
+def test_max_train_examples_subsamples_train_but_not_eval(data, tmp_path):
+    result, _ = _tune(data, tmp_path, max_train_examples=40)
+    assert _rows(result.fit_kwargs["x"]) == 40
+    assert _rows(result.fit_kwargs["validation_data"]) == len(data.eval)
+
+
+def test_the_search_space_is_the_configured_one(data, tmp_path):
+    search_space = {"depth": [1, 2], "width": [8, 16], "loss": ["focal", "logit_adjusted"]}
+    result, _ = _tune(data, tmp_path, search_space=search_space)
+    space = result.tuner.oracle.get_space()
+    assert {hp.name: list(hp.values) for hp in space.space} == search_space
+
+
+def test_every_trial_trains_with_the_imbalance_loss_and_class_weights(data, tmp_path, monkeypatch):
+    """A real two-trial search; a spy on the hypermodel records the model of every trial."""
+    losses = ["focal", "logit_adjusted"]
+    result, config = _tune(
+        data, tmp_path, max_trials=2, epochs_per_trial=2, search_space={"loss": losses}
+    )
+    hypermodel, built = result.tuner.hypermodel, []
+    build = hypermodel.build
+
+    def recording_build(hp):
+        model = build(hp)
+        built.append((dict(hp.values), model))
+        return model
+
+    monkeypatch.setattr(hypermodel, "build", recording_build)
+    result.tuner.search(**result.fit_kwargs)
+
+    trials = list(result.tuner.oracle.trials.values())
+    assert [t.status for t in trials] == ["COMPLETED", "COMPLETED"]
+    assert all(t.score is not None for t in trials)  # the objective is a metric the model logs
+    assert sorted(values["loss"] for values, _ in built) == losses
+    training = TrainingData.load(data.transform_output)
+    for values, model in built:
+        weights = training.weights(apply_tuned_values(config["training"], values))
+        assert isinstance(model.loss, ImbalanceLoss) and model.loss.kind == values["loss"]
+        np.testing.assert_allclose(model.loss.class_weights, weights)
+        assert len(set(model.loss.class_weights)) == 3  # imbalanced counts, distinct weights

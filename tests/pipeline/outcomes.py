@@ -1,0 +1,97 @@
+"""Run outcomes built by hand, as read_outcome would return them, for the verdict and renderers."""
+
+import dataclasses
+
+import numpy as np
+
+from pipeline.outcome import Evaluation, Failure, RunOutcome, read_only
+
+CLASSES = ("1", "<script>alert(1)</script>", "a|b")
+SKEW_WARNING = {
+    "check": "min_class_count",
+    "action": "warn",
+    "split": "eval",
+    "class": "a|b",
+    "value": 2,
+    "threshold": 10,
+    "message": "class 'a|b' has only 2 examples",
+}
+GATED_SKEW = {**SKEW_WARNING, "check": "max_imbalance_ratio", "action": "gate", "class": None}
+ROW_COUNTS = {
+    "csv_rows": 10,
+    "examples": {"train": 8, "eval": 2},
+    "statistics": {"eval": 2, "train": 8},
+    "transformed": {"eval": 2, "train": 8},
+}
+OPTIONS = {
+    "min_class_recall": 0.5,
+    "class_recall": {"a|b": 0.9},
+    "slice_min_accuracy": {"island=Biscoe": 0.3},
+    "min_slice_size": 1,
+}
+
+
+def evaluation(failures: tuple[Failure, ...] = ()) -> Evaluation:
+    confusion = np.array([[1, 0, 0], [0, 0, 0], [0, 1, 0]])
+    return Evaluation(
+        example_count=2,
+        metrics=read_only({"accuracy": 0.5, "macro_f1": 0.3333}),
+        class_names=CLASSES,
+        class_metrics=read_only(
+            {
+                "1": {"precision": 1.0, "recall": 1.0, "f1": 1.0},
+                CLASSES[1]: {"precision": float("nan"), "recall": float("nan"), "f1": 0.0},
+                "a|b": {"precision": float("nan"), "recall": 0.0, "f1": 0.0},
+            }
+        ),
+        slice_metrics=read_only({"island=Biscoe": {"accuracy": 0.5, "macro_f1": 0.4}}),
+        failures=failures,
+        confusion=confusion,
+        options=read_only(OPTIONS),
+    )
+
+
+def outcome(**changes) -> RunOutcome:
+    """A blessed, pushed run with one class-skew warning; `changes` replace fields."""
+    passed = {"passed": True, "anomalies": [], "drift": [], "gated_class_skew": [], "message": ""}
+    base = RunOutcome(
+        failed_components=(),
+        class_skew=read_only(
+            {
+                "classes": list(CLASSES),
+                "splits": {
+                    "train": {"counts": {"1": 6, CLASSES[1]: 1, "a|b": 1}},
+                    "eval": {"counts": {"1": 1, CLASSES[1]: 0, "a|b": 1}},
+                },
+                "flags": [SKEW_WARNING],
+            }
+        ),
+        data_checks=read_only(passed),
+        row_counts=read_only(ROW_COUNTS),
+        evaluation=evaluation(),
+        blessed=True,
+        pushed_to="/out/serving/1",
+        training=read_only(
+            {
+                "class_weights": {"1": 0.5, CLASSES[1]: 3.0, "a|b": 3.0},
+                "hyperparameters": {"class_weights": "effective_number", "hidden_units": [64, 32]},
+                "epochs_trained": 12,
+                "best_epoch": 4,
+                "best_val_macro_f1": 0.5,
+                "tuned": False,
+            }
+        ),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def failed_data_checks() -> RunOutcome:
+    """A run the DataGate stopped: a schema anomaly, a changed column, a gated skew flag."""
+    checks = {
+        "passed": False,
+        "anomalies": [["eval", "sensor_id", "Column dropped"]],
+        "drift": [["weight", "New column"]],
+        "gated_class_skew": [GATED_SKEW],
+        "message": "the data does not match the schema: ...",
+    }
+    return outcome(data_checks=read_only(checks), row_counts=None, evaluation=None, training=None)

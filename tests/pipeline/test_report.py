@@ -1,0 +1,50 @@
+"""The HTML report: every picture drawn, every text escaped."""
+
+import base64
+import re
+
+from pipeline.outcome import Failure
+from pipeline.report import build_report, write_report
+from pipeline.verdict import verdict
+from tests.pipeline import outcomes
+
+
+def _images(page: str) -> dict[str, bytes]:
+    found = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([^"]+)"', page)
+    return {alt: base64.b64decode(data) for alt, data in found}
+
+
+def test_a_full_run_draws_every_picture_and_escapes_class_names():
+    run = outcomes.outcome()
+    page = build_report(run, verdict(run))
+    images = _images(page)
+    assert set(images) == {
+        "class distribution per split",
+        "per-class metrics",
+        "confusion matrix",
+        "metrics per slice",
+        "class weights",
+    }
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in images.values())
+    assert "passed: schema and metric gates" in page and 'class="verdict pass"' in page
+    assert "<td>hidden_units</td><td>[64, 32]</td>" in page
+    assert "12 epochs, best epoch 4" in page
+    assert "Gate summary (Markdown)" in page
+
+
+def test_class_names_in_failures_are_escaped():
+    failure = Failure("metric", "recall", "<script>alert(1)</script>", "overall", "0.1", ">= 1")
+    run = outcomes.outcome(evaluation=outcomes.evaluation((failure,)), blessed=False)
+    page = build_report(run, verdict(run))
+    assert "<script>" not in page
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page
+    assert 'class="verdict fail"' in page
+
+
+def test_a_stopped_run_shows_the_failures_and_no_evaluation(tmp_path):
+    run = outcomes.failed_data_checks()
+    path = write_report(run, verdict(run), str(tmp_path / "report"))
+    page = open(path, encoding="utf-8").read()
+    assert 'class="verdict fail"' in page and "<td>sensor_id</td>" in page
+    assert set(_images(page)) == {"class distribution per split"}
+    assert "<h2>Evaluation" not in page and "<h2>Training" not in page

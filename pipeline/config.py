@@ -128,6 +128,7 @@ class TrainingConfig(_Section):
     l2: float = 0.0
     learning_rate: float = 0.003
     early_stopping_patience: int = 8  # epochs without a better val macro-F1 (4: too early)
+    validation_percent: float = 15.0  # of each train class, held out for early stopping
     seed: int = 42
     class_weights: Text = "effective_number"  # none | balanced | effective_number
     effective_number_beta: float = 0.999
@@ -395,6 +396,8 @@ def _value_problems(config: Config) -> list[str]:
         problems.append("training.hidden_units must be a non-empty list of positive sizes")
     if not 0 <= training.dropout < 1:
         problems.append("training.dropout must be in [0, 1)")
+    if not 0 < training.validation_percent <= 50:
+        problems.append("training.validation_percent must be in (0, 50]")
     if training.l2 < 0 or training.learning_rate <= 0:
         problems.append("training.l2 must be >= 0 and training.learning_rate > 0")
     evaluation = config.evaluation

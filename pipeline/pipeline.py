@@ -200,6 +200,12 @@ def create_pipeline(
         statistics=statistics_gen.outputs["statistics"],
         transformed_examples=transform.outputs["transformed_examples"],
     )
+    # Training and tuning get the train split alone, and select on a validation part of
+    # it (components.modules.training.validation_rows): the eval split is the gate's.
+    train_only = {
+        "train_args": tfx.proto.TrainArgs(splits=["train"]),
+        "eval_args": tfx.proto.EvalArgs(splits=["train"]),
+    }
     tuner = None
     if config.tuning.enabled:
         tuner = tfx.components.Tuner(
@@ -208,6 +214,7 @@ def create_pipeline(
             transform_graph=transform.outputs["transform_graph"],
             schema=schema_gen.outputs["schema"],
             custom_config=training_config(config),
+            **train_only,
         )
     trainer = tfx.components.Trainer(
         run_fn="components.modules.training.run_fn",
@@ -216,6 +223,7 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
         custom_config=training_config(config),
+        **train_only,
     )
     for consumer in (tuner, trainer):
         if consumer is not None:

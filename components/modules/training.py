@@ -1,8 +1,11 @@
 """Trainer module code: trains the MLP on the transformed data (run_fn) and exports it.
 
-The Tuner's trials build and compile their models through build_and_compile
-and read their data through `dataset`, so a trial trains exactly as the
-Trainer does.
+Model selection (early stopping here, the Tuner's trials) reads a stratified
+validation part carved from the train split (`validation_rows`), never the
+eval split: that one is the Evaluator's, so the gate tests a model that was
+not chosen on it. The Tuner's trials build their models through
+build_and_compile and read their data through train_and_validation, so a
+trial trains exactly as the Trainer does.
 """
 
 import dataclasses
@@ -114,11 +117,11 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         hparams["loss"],
     )
     model = build_and_compile(data, hparams)
-    train = dataset(fn_args.train_files, fn_args, transform_output, hparams, shuffle=True)
-    evaluation = dataset(fn_args.eval_files, fn_args, transform_output, hparams, shuffle=False)
+    train, validation, sizes = train_and_validation(fn_args, transform_output, hparams)
+    logging.info("Fitting on %(fit_examples)d rows, selecting on %(validation_examples)d", sizes)
     history = model.fit(
         train,
-        validation_data=evaluation,
+        validation_data=validation,
         epochs=hparams["epochs"],
         verbose=2,
         callbacks=[
@@ -138,6 +141,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         "class_weights": weights,
         "hyperparameters": hparams,
         "tuned": bool(fn_args.hyperparameters),
+        **sizes,
         "epochs_trained": len(scores),
         "best_epoch": int(np.argmax(scores)) + 1,
         "best_val_macro_f1": float(np.max(scores)),
@@ -166,21 +170,16 @@ def read_class_vocabulary(transform_output: tft.TFTransformOutput) -> list[str]:
     ]
 
 
-def dataset(
+def load_examples(
     file_pattern: list[str],
     fn_args: tfx.components.FnArgs,
     transform_output: tft.TFTransformOutput,
-    hparams: dict[str, Any],
-    shuffle: bool,
-    max_examples: int = 0,
-) -> tf.data.Dataset:
-    """One epoch of (features, label index) batches; `max_examples` > 0 truncates it.
+) -> tuple[dict[str, tf.Tensor], np.ndarray]:
+    """Reads transformed examples once into one dense tensor per feature, and the labels.
 
-    The files are read and parsed once into one dense array per feature (the
-    transformed features of 400,000 rows and 40 columns take about 65 MB);
-    every epoch then gathers its batches from a fresh permutation of the row
-    indices. Caching or shuffling single examples instead keeps a few hundred
-    bytes of tensor overhead per feature and example: gigabytes on large data.
+    The transformed features of 400,000 rows and 40 columns take about 65 MB;
+    caching or shuffling single examples instead keeps a few hundred bytes of
+    tensor overhead per feature and example: gigabytes on large data.
     """
     options = tfxio.TensorFlowDatasetOptions(
         batch_size=PARSE_BATCH_SIZE,
@@ -194,21 +193,73 @@ def dataset(
         )
     )
     columns = {key: tf.concat([batch[key] for batch, _ in parsed], 0) for key in parsed[0][0]}
-    labels = tf.concat([label for _, label in parsed], 0)
-    size = int(labels.shape[0])
-    rows = tf.data.Dataset.range(size)
-    if max_examples:  # a random subsample, the same one in every epoch
-        rows = rows.shuffle(size, seed=hparams["seed"], reshuffle_each_iteration=False)
-        rows = rows.take(max_examples).cache()
+    labels = tf.concat([label for _, label in parsed], 0).numpy().reshape(-1)
+    return columns, labels
+
+
+def validation_rows(labels: np.ndarray, percent: float, seed: int) -> np.ndarray:
+    """A stratified hold-out of the train split for model selection: a boolean row mask.
+
+    Every class with two or more rows gives round(n * percent / 100) of them, at
+    least one and at most n - 1, so early stopping and the Tuner see every class
+    that can spare a row; a single row stays in training. The Evaluator's eval
+    split is never read here: it is kept for the gate alone.
+    """
+    rng = np.random.default_rng(seed)
+    held_out = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        if len(rows) < 2:
+            continue
+        count = min(len(rows) - 1, max(1, round(len(rows) * percent / 100)))
+        held_out[rng.choice(rows, size=count, replace=False)] = True
+    return held_out
+
+
+def batches(
+    columns: dict[str, tf.Tensor],
+    labels: np.ndarray,
+    rows: np.ndarray,
+    hparams: dict[str, Any],
+    shuffle: bool,
+    max_examples: int = 0,
+) -> tf.data.Dataset:
+    """One epoch of (features, label index) batches of the given rows.
+
+    Every epoch gathers its batches from a fresh permutation of the row indices;
+    `max_examples` > 0 keeps a random subsample of that size, the same in every epoch.
+    """
+    label_tensor = tf.constant(labels)
+    if max_examples and max_examples < len(rows):
+        rows = np.random.default_rng(hparams["seed"]).choice(rows, max_examples, replace=False)
+    dataset = tf.data.Dataset.from_tensor_slices(np.asarray(rows, dtype=np.int64))
     if shuffle:
-        rows = rows.shuffle(size, seed=hparams["seed"])
+        dataset = dataset.shuffle(len(rows), seed=hparams["seed"])
     return (
-        rows.batch(hparams["batch_size"])
+        dataset.batch(hparams["batch_size"])
         .map(
             lambda index: (
-                {key: tf.gather(c, index) for key, c in columns.items()},
-                tf.gather(labels, index),
+                {key: tf.gather(column, index) for key, column in columns.items()},
+                tf.gather(label_tensor, index),
             )
         )
         .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def train_and_validation(
+    fn_args: tfx.components.FnArgs,
+    transform_output: tft.TFTransformOutput,
+    hparams: dict[str, Any],
+    max_train_examples: int = 0,
+) -> tuple[tf.data.Dataset, tf.data.Dataset, dict[str, int]]:
+    """The train split as fitting batches and a stratified validation part, and their sizes."""
+    columns, labels = load_examples(fn_args.train_files, fn_args, transform_output)
+    held_out = validation_rows(labels, hparams["validation_percent"], hparams["seed"])
+    fit_rows, validation = np.flatnonzero(~held_out), np.flatnonzero(held_out)
+    sizes = {"fit_examples": len(fit_rows), "validation_examples": len(validation)}
+    return (
+        batches(columns, labels, fit_rows, hparams, shuffle=True, max_examples=max_train_examples),
+        batches(columns, labels, validation, hparams, shuffle=False),
+        sizes,
     )

@@ -3,7 +3,8 @@
 Every trial builds its model through training.build_and_compile, so the class
 weights and the imbalance loss apply inside each trial (fit-time class weights
 are a known KerasTuner pitfall: they are silently dropped during search). The
-objective is a balanced metric on the eval split, never plain accuracy.
+objective is a balanced metric on the validation part of the train split
+(training.validation_rows), never plain accuracy and never the eval split.
 """
 
 import keras
@@ -15,7 +16,7 @@ from components.modules.training import (
     TrainingData,
     apply_tuned_values,
     build_and_compile,
-    dataset,
+    train_and_validation,
 )
 
 
@@ -46,15 +47,9 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     else:
         tuner = keras_tuner.RandomSearch(max_trials=tuning["max_trials"], **common)
 
-    train = dataset(
-        fn_args.train_files,
-        fn_args,
-        transform_output,
-        hparams,
-        shuffle=True,
-        max_examples=tuning["max_train_examples"],
+    train, validation, _ = train_and_validation(
+        fn_args, transform_output, hparams, max_train_examples=tuning["max_train_examples"]
     )
-    evaluation = dataset(fn_args.eval_files, fn_args, transform_output, hparams, shuffle=False)
     stop_early = keras.callbacks.EarlyStopping(
         monitor=tuning["objective"], mode="max", patience=hparams["early_stopping_patience"]
     )
@@ -62,7 +57,7 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
         tuner=tuner,
         fit_kwargs={
             "x": train,
-            "validation_data": evaluation,
+            "validation_data": validation,
             "epochs": tuning["epochs_per_trial"],
             "callbacks": [stop_early],
             "verbose": 2,

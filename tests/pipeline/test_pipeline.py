@@ -1,5 +1,6 @@
 """The pipeline's structure: one DAG, the right components, wired the right way."""
 
+import json
 import os
 
 import pytest
@@ -72,6 +73,16 @@ def test_tuner_feeds_best_hyperparameters_to_the_trainer(tmp_path):
     hyperparameters = components["Trainer"].inputs["hyperparameters"]
     assert hyperparameters.producer_component_id == "Tuner"
     assert "Tuner" not in _by_id(_pipeline(tmp_path=tmp_path))
+
+
+def test_training_and_tuning_never_receive_the_eval_split(tmp_path):
+    """Selection reads a validation part of train; the eval split is the Evaluator's alone."""
+    components = _by_id(_pipeline("tuning.enabled=true", tmp_path=tmp_path))
+    for name in ("Tuner", "Trainer"):
+        for key in ("train_args", "eval_args"):
+            assert json.loads(components[name].exec_properties[key]) == {"splits": ["train"]}
+    evaluator = components["ClassAwareEvaluator"].exec_properties
+    assert evaluator.get("example_splits") is None  # TFX's default: the eval split only
 
 
 def test_statistics_see_the_label_as_categorical_without_a_curated_schema(tmp_path):

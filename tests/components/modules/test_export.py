@@ -20,7 +20,7 @@ import tensorflow as tf
 from components.modules import features
 from components.modules.class_weights import class_priors
 from components.modules.export import export_model
-from components.modules.training import TrainingData, build_and_compile, dataset
+from components.modules.training import TrainingData, build_and_compile, train_and_validation
 from tests.components.modules import transformed_data as td
 
 TAU = 1.0
@@ -40,7 +40,7 @@ def exported(data, tmp_path_factory):
     transform_output = data.transform_output
     training = TrainingData.load(transform_output)
     model = build_and_compile(training, hparams)
-    train = dataset(args.train_files, args, transform_output, hparams, shuffle=True)
+    train, _, _ = train_and_validation(args, transform_output, hparams)
     model.fit(train, epochs=5, verbose=0)
     dirs = {}
     for tau in (0.0, TAU):

@@ -6,6 +6,7 @@ the files that travel with it; so these run against a tiny data set pushed
 through the real preprocessing_fn, with FnArgs built the way TFX builds them.
 """
 
+import collections
 import json
 import os
 
@@ -19,7 +20,15 @@ from tfx.utils import io_utils
 
 from components.modules import assets, features
 from components.modules.class_weights import class_weights
-from components.modules.training import TrainingData, apply_tuned_values, dataset, run_fn
+from components.modules.training import (
+    TrainingData,
+    apply_tuned_values,
+    batches,
+    load_examples,
+    run_fn,
+    train_and_validation,
+    validation_rows,
+)
 from tests.components.modules import transformed_data as td
 
 
@@ -113,7 +122,17 @@ def test_other_tuned_values_override_and_the_rest_stay():
     assert hparams["learning_rate"] == 0.003  # the caller's dict is left alone
 
 
-# dataset
+# the validation part and the batches
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_validation_rows_take_the_share_of_every_class_that_can_spare_one(seed):
+    labels = np.array([0] * 100 + [1] * 10 + [2] * 3 + [3] * 2 + [4])
+    held_out = validation_rows(labels, 15, seed)
+    per_class = {label: int(held_out[labels == label].sum()) for label in range(5)}
+    assert per_class == {0: 15, 1: 2, 2: 1, 3: 1, 4: 0}  # the single row stays in training
+    assert (validation_rows(labels, 15, seed) == held_out).all()  # reproducible from the seed
+    assert (validation_rows(labels, 15, seed + 2) != held_out).any()
 
 
 @pytest.fixture(scope="module")
@@ -126,39 +145,67 @@ def hparams():
     return td.custom_config(training={"batch_size": 32})["training"]
 
 
+@pytest.fixture(scope="module")
+def split(data, fn_args, hparams):
+    """(fit rows, validation rows, sizes) as run_fn and tuner_fn see them."""
+    fit, validation, sizes = train_and_validation(fn_args, data.transform_output, hparams)
+    return _rows(fit), _rows(validation), sizes
+
+
+def test_selection_uses_a_stratified_part_of_train_and_never_the_eval_split(split, data, fn_args):
+    fit, validation, sizes = split
+    train_rows, _ = load_examples(fn_args.train_files, fn_args, data.transform_output)
+    eval_rows, _ = load_examples(fn_args.eval_files, fn_args, data.transform_output)
+    fit_x1, validation_x1 = {x1 for x1, _ in fit}, {x1 for x1, _ in validation}
+    assert not fit_x1 & validation_x1  # disjoint
+    assert sorted(fit + validation) == sorted(  # together: exactly the train split
+        zip(train_rows["x1_xf"].numpy().ravel().tolist(), _file_labels(data, "train"), strict=True)
+    )
+    assert not set(eval_rows["x1_xf"].numpy().ravel().tolist()) & (fit_x1 | validation_x1)
+    assert sizes == {"fit_examples": len(fit), "validation_examples": len(validation)}
+    counts = collections.Counter(label for _, label in validation)
+    train_counts = collections.Counter(_file_labels(data, "train"))
+    assert counts == {label: round(n * 0.15) for label, n in train_counts.items()}
+
+
 def test_batches_have_the_batch_size_every_feature_and_labels_in_range(
     data, fn_args, hparams, training_data
 ):
-    batches = list(
-        dataset(fn_args.train_files, fn_args, data.transform_output, hparams, shuffle=True)
-    )
-    sizes = [int(labels.shape[0]) for _, labels in batches]
+    columns, labels = load_examples(fn_args.train_files, fn_args, data.transform_output)
+    rows = np.arange(len(labels))
+    batched = list(batches(columns, labels, rows, hparams, shuffle=True))
+    sizes = [int(batch_labels.shape[0]) for _, batch_labels in batched]
     full, rest = divmod(len(data.train), 32)
     assert sizes == [32] * full + ([rest] if rest else [])
     num_classes = len(training_data.class_names)
-    for batch, labels in batches:
+    for batch, batch_labels in batched:
         assert set(batch) == set(training_data.feature_spec)
-        assert all(batch[key].shape == (labels.shape[0], 1) for key in batch)
-        assert 0 <= int(tf.reduce_min(labels)) and int(tf.reduce_max(labels)) < num_classes
+        assert all(batch[key].shape == (batch_labels.shape[0], 1) for key in batch)
+        assert 0 <= int(tf.reduce_min(batch_labels))
+        assert int(tf.reduce_max(batch_labels)) < num_classes
 
 
-def test_without_shuffle_rows_keep_the_file_order(data, fn_args, hparams):
-    rows = _rows(dataset(fn_args.eval_files, fn_args, data.transform_output, hparams, False))
-    assert [label for _, label in rows] == _file_labels(data, "eval")
+def test_without_shuffle_the_rows_come_in_the_given_order(data, fn_args, hparams):
+    columns, labels = load_examples(fn_args.eval_files, fn_args, data.transform_output)
+    order = np.arange(len(labels))[::-1]
+    rows = _rows(batches(columns, labels, order, hparams, shuffle=False))
+    assert [label for _, label in rows] == _file_labels(data, "eval")[::-1]
 
 
 def test_shuffle_permutes_the_rows(data, fn_args, hparams):
-    unshuffled = _rows(dataset(fn_args.train_files, fn_args, data.transform_output, hparams, False))
-    shuffled = _rows(dataset(fn_args.train_files, fn_args, data.transform_output, hparams, True))
+    columns, labels = load_examples(fn_args.train_files, fn_args, data.transform_output)
+    rows = np.arange(len(labels))
+    unshuffled = _rows(batches(columns, labels, rows, hparams, shuffle=False))
+    shuffled = _rows(batches(columns, labels, rows, hparams, shuffle=True))
     assert shuffled != unshuffled
     assert sorted(shuffled) == sorted(unshuffled)
 
 
 def test_max_examples_takes_exactly_that_many_rows_the_same_in_every_epoch(data, fn_args, hparams):
-    batches = dataset(
-        fn_args.train_files, fn_args, data.transform_output, hparams, True, max_examples=50
-    )
-    first_epoch, second_epoch = _rows(batches), _rows(batches)
+    columns, labels = load_examples(fn_args.train_files, fn_args, data.transform_output)
+    rows = np.arange(len(labels))
+    subsample = batches(columns, labels, rows, hparams, shuffle=True, max_examples=50)
+    first_epoch, second_epoch = _rows(subsample), _rows(subsample)
     assert len(first_epoch) == 50
     assert sorted(first_epoch) == sorted(second_epoch)
 
@@ -227,13 +274,21 @@ def test_the_exported_model_beats_chance_on_eval(trained, data):
     assert balanced_accuracy_score(data.eval[td.LABEL], predicted) > 0.8
 
 
-def test_the_export_is_the_best_epochs_model(trained, data):
-    """Early stopping restores the best weights: the export scores the recorded best."""
+def test_the_export_is_the_best_epochs_model_on_the_validation_rows(trained, data, split):
+    """Early stopping restores the best weights, chosen on the validation part of train."""
     args, model_uri, _ = trained
-    predicted = _served_predictions(args.serving_model_dir, data.eval)
-    best = assets.read_training_summary(model_uri)["best_val_macro_f1"]
-    assert f1_score(data.eval[td.LABEL], predicted, average="macro") == pytest.approx(
-        best, abs=1e-6
+    model = tf.saved_model.load(args.serving_model_dir)
+    with_labels = tf.constant(td.serialized_examples(data.train, with_label=True))
+    x1 = model.signatures["transform_features"](examples=with_labels)["x1_xf"].numpy().ravel()
+    _, validation, _ = split
+    validation_x1 = np.array([value for value, _ in validation])
+    chosen = np.isclose(x1[:, None], validation_x1[None, :], atol=1e-6).any(axis=1)
+    assert chosen.sum() == len(validation)
+    predicted = _served_predictions(args.serving_model_dir, data.train[chosen])
+    summary = assets.read_training_summary(model_uri)
+    assert summary["validation_examples"] == len(validation)
+    assert f1_score(data.train[td.LABEL][chosen], predicted, average="macro") == pytest.approx(
+        summary["best_val_macro_f1"], abs=1e-6
     )
 
 

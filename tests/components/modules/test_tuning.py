@@ -51,17 +51,24 @@ def test_the_objective_is_maximised_and_stops_trials_early(data, tmp_path, objec
     assert (stop_early.monitor, stop_early.mode) == (objective, "max")
 
 
-def test_fit_kwargs_train_on_train_validate_on_eval_for_the_trial_epochs(data, tmp_path):
+def _validation_size(data) -> int:
+    counts = data.train[td.LABEL].value_counts()
+    return sum(min(n - 1, max(1, round(n * 0.15))) for n in counts)
+
+
+def test_trials_fit_and_select_on_the_train_split_for_the_trial_epochs(data, tmp_path):
+    """Trials are scored on the validation part of train; the eval split is the gate's."""
     result, config = _tune(data, tmp_path, epochs_per_trial=3, max_train_examples=0)
     assert result.fit_kwargs["epochs"] == 3 == config["tuning"]["epochs_per_trial"]
-    assert _rows(result.fit_kwargs["x"]) == len(data.train)
-    assert _rows(result.fit_kwargs["validation_data"]) == len(data.eval)
+    held_out = _validation_size(data)
+    assert _rows(result.fit_kwargs["x"]) == len(data.train) - held_out
+    assert _rows(result.fit_kwargs["validation_data"]) == held_out
 
 
-def test_max_train_examples_subsamples_train_but_not_eval(data, tmp_path):
+def test_max_train_examples_subsamples_fitting_but_not_validation(data, tmp_path):
     result, _ = _tune(data, tmp_path, max_train_examples=40)
     assert _rows(result.fit_kwargs["x"]) == 40
-    assert _rows(result.fit_kwargs["validation_data"]) == len(data.eval)
+    assert _rows(result.fit_kwargs["validation_data"]) == _validation_size(data)
 
 
 def test_the_search_space_is_the_configured_one(data, tmp_path):

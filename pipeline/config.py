@@ -21,6 +21,7 @@ from components.class_skew.analysis import CHECK_ACTIONS
 from components.modules.choices import (
     CLASS_WEIGHT_STRATEGIES,
     LOSSES,
+    NUMERIC_ENCODINGS,
     TUNER_ALGORITHMS,
     TUNER_OBJECTIVES,
 )
@@ -127,10 +128,13 @@ class TrainingConfig(_Section):
     dropout: float = 0.1
     l2: float = 0.0
     learning_rate: float = 0.003
+    weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay instead of Adam
+    numeric_encoding: Text = "zscore"  # zscore | ple (plus piecewise-linear quantile bins)
+    ple_dim: int = 16  # for numeric_encoding: ple, the embedding size per numeric column
     early_stopping_patience: int = 8  # epochs without a better val macro-F1 (4: too early)
     validation_percent: float = 15.0  # of each train class, held out for early stopping
     seed: int = 42
-    class_weights: Text = "effective_number"  # none | balanced | effective_number
+    class_weights: Text = "effective_number"  # none | balanced | sqrt | effective_number
     effective_number_beta: float = 0.999
     max_class_weight: float = 100.0  # clip for the rarest classes
     loss: Text = "cross_entropy"  # cross_entropy | focal | logit_adjusted
@@ -396,6 +400,8 @@ def _value_problems(config: Config) -> list[str]:
         problems.append("training.hidden_units must be a non-empty list of positive sizes")
     if not 0 <= training.dropout < 1:
         problems.append("training.dropout must be in [0, 1)")
+    if training.weight_decay < 0 or training.ple_dim < 1:
+        problems.append("training.weight_decay must be >= 0 and training.ple_dim >= 1")
     if not 0 < training.validation_percent <= 50:
         problems.append("training.validation_percent must be in (0, 50]")
     if training.l2 < 0 or training.learning_rate <= 0:
@@ -429,6 +435,7 @@ def _value_problems(config: Config) -> list[str]:
         ("beam.environment_type", [config.beam.environment_type], PORTABLE_ENVIRONMENTS),
         ("training.class_weights", [training.class_weights], CLASS_WEIGHT_STRATEGIES),
         ("training.loss", [training.loss], LOSSES),
+        ("training.numeric_encoding", [training.numeric_encoding], NUMERIC_ENCODINGS),
         ("tuning.algorithm", [config.tuning.algorithm], TUNER_ALGORITHMS),
         ("tuning.objective", [config.tuning.objective], TUNER_OBJECTIVES),
         ("tuning.search_space.loss", config.tuning.search_space.loss, LOSSES),

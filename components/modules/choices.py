@@ -5,6 +5,7 @@ against them. Free of TensorFlow, so that checking a config stays fast.
 """
 
 LOSSES = ("cross_entropy", "focal", "logit_adjusted")
-CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "effective_number")
+CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "sqrt", "effective_number")
+NUMERIC_ENCODINGS = ("zscore", "ple")  # ple: z-score plus piecewise-linear quantile encoding
 TUNER_ALGORITHMS = ("random", "bayesian", "hyperband")
 TUNER_OBJECTIVES = ("val_macro_f1", "val_balanced_accuracy")  # Keras metric names, validation

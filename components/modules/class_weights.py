@@ -3,6 +3,8 @@
 Strategies:
 - none: every class weighs 1.
 - balanced: n / (K * n_c), as scikit-learn's class_weight='balanced'.
+- sqrt: proportional to n_c ** -0.5, milder than balanced: rare classes gain
+  recall without as many false positives.
 - effective_number: (1 - beta) / (1 - beta ** n_c) (Cui et al., CVPR 2019),
   rescaled like `balanced` so that the weighted example count stays n.
 
@@ -41,6 +43,8 @@ def class_weights(
         return np.ones_like(counts)
     if strategy == "balanced":
         weights = 1.0 / counts
+    elif strategy == "sqrt":
+        weights = 1.0 / np.sqrt(counts)
     elif strategy == "effective_number":
         if not 0 <= beta < 1:
             raise ValueError(f"beta must be in [0, 1), got {beta!r}")

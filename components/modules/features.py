@@ -18,6 +18,14 @@ LABEL_VOCABULARY = "label"
 LABEL_COUNTS_VOCABULARY = "label_counts"
 """Transform vocabulary of 'count class' lines over the train split: class weights."""
 
+QUANTILE_POSITIONS_KEY = "quantile_positions_xf"
+"""Every numeric column's place among its train quantiles, [batch, numeric columns] in
+key order: 0 at the minimum, QUANTILE_BINS at the maximum, linear within each bin. The
+model expands it into a piecewise-linear encoding (Gorishniy et al. 2022), which lets
+a network cut a column at a threshold the way a tree does."""
+
+QUANTILE_BINS = 32
+
 
 def feature_key(column: str) -> str:
     """Returns a key safe for TF and Keras names for a raw column name.

@@ -5,6 +5,36 @@ from typing import Any
 
 import keras
 import tensorflow as tf
+from keras import ops
+
+from components.modules import features
+
+
+class PiecewiseLinearEmbedding(keras.layers.Layer):
+    """Quantile positions -> piecewise-linear encoding -> one linear map per column.
+
+    Gorishniy et al. 2022, "On Embeddings for Numerical Features in Tabular Deep
+    Learning": bin t of a column is 0 below the bin, 1 above it and linear inside,
+    so the network can cut a column at any train quantile, as a tree does.
+    """
+
+    def __init__(self, bins: int, dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.bins, self.dim = bins, dim
+
+    def build(self, input_shape):
+        columns = input_shape[-1]
+        self.kernel = self.add_weight(shape=(columns, self.bins, self.dim), name="kernel")
+        self.bias = self.add_weight(shape=(columns, self.dim), initializer="zeros", name="bias")
+
+    def call(self, positions):
+        steps = ops.arange(self.bins, dtype="float32")
+        encoded = ops.clip(ops.expand_dims(positions, -1) - steps, 0.0, 1.0)
+        embedded = ops.einsum("bct,ctd->bcd", encoded, self.kernel) + self.bias
+        return ops.reshape(ops.relu(embedded), (-1, positions.shape[-1] * self.dim))
+
+    def get_config(self):
+        return {**super().get_config(), "bins": self.bins, "dim": self.dim}
 
 
 def build_model(
@@ -20,11 +50,18 @@ def build_model(
         are numeric, int features are vocabulary indices.
       vocabulary_sizes: number of distinct indices per categorical feature.
       num_classes: K, the width of the output layer.
-      hparams: hidden_units, dropout and l2 (see TrainingConfig).
+      hparams: hidden_units, dropout, l2, numeric_encoding and ple_dim (see
+        TrainingConfig).
     """
     inputs, encoded = {}, []
     for key in sorted(feature_spec):
-        if feature_spec[key].dtype == tf.float32:
+        if key == features.QUANTILE_POSITIONS_KEY:
+            columns = feature_spec[key].shape[-1]
+            inputs[key] = keras.Input(shape=(columns,), name=key, dtype="float32")
+            if hparams["numeric_encoding"] == "ple":
+                embedding = PiecewiseLinearEmbedding(features.QUANTILE_BINS, hparams["ple_dim"])
+                encoded.append(embedding(inputs[key]))
+        elif feature_spec[key].dtype == tf.float32:
             inputs[key] = keras.Input(shape=(1,), name=key, dtype="float32")
             encoded.append(inputs[key])
         else:

@@ -88,7 +88,8 @@ def _impute_and_scale(numeric: dict[str, Any]) -> dict[str, tf.Tensor]:
     All numeric columns go through one [batch, columns] analyzer, with missing
     values as NaN (tf.Transform's mean and variance skip them). One analyzer
     instead of one per column is what keeps Transform's cost flat in the
-    number of columns: each analyzer adds graph tracing and Beam stages.
+    number of columns: each analyzer adds graph tracing and Beam stages. The
+    quantile positions of all columns come from three more such analyzers.
     """
     keys = sorted(numeric)
     stacked = tf.concat(
@@ -100,4 +101,36 @@ def _impute_and_scale(numeric: dict[str, Any]) -> dict[str, tf.Tensor]:
     )
     scaled = tft.scale_to_z_score(stacked, elementwise=True)
     scaled = tf.where(tf.math.is_nan(stacked), 0.0, scaled)
-    return {key: scaled[:, index : index + 1] for index, key in enumerate(keys)}
+    outputs = {key: scaled[:, index : index + 1] for index, key in enumerate(keys)}
+    outputs[features.QUANTILE_POSITIONS_KEY] = quantile_positions(
+        scaled,
+        tft.quantiles(scaled, features.QUANTILE_BINS, epsilon=0.01, reduce_instance_dims=False),
+        tft.min(scaled, reduce_instance_dims=False),
+        tft.max(scaled, reduce_instance_dims=False),
+    )
+    return outputs
+
+
+def quantile_positions(
+    values: tf.Tensor, boundaries: tf.Tensor, lowest: tf.Tensor, highest: tf.Tensor
+) -> tf.Tensor:
+    """Each value's position among its column's bin edges: bin index + fraction of the bin.
+
+    Args:
+      values: [batch, columns]; boundaries: [columns, bins - 1] inner bin edges;
+        lowest, highest: [columns], the outer edges (train minimum and maximum).
+
+    Returns:
+      [batch, columns] in [0, bins]; values outside the train range are clipped.
+    """
+    edges = tf.concat([lowest[:, None], boundaries, highest[:, None]], axis=1)
+    by_column = tf.transpose(values)  # [columns, batch], as searchsorted wants it
+    bins = tf.searchsorted(boundaries, by_column, side="right")
+    low = tf.gather(edges, bins, batch_dims=1)
+    high = tf.gather(edges, bins + 1, batch_dims=1)
+    width = high - low
+    # An empty bin (repeated edges: a discrete column) is fully on once a value reaches it.
+    reached = tf.cast(by_column >= high, tf.float32)
+    fraction = tf.where(width > 0, (by_column - low) / tf.where(width > 0, width, 1.0), reached)
+    position = tf.cast(bins, tf.float32) + tf.clip_by_value(fraction, 0.0, 1.0)
+    return tf.transpose(position)

@@ -86,7 +86,7 @@ def build_and_compile(data: TrainingData, hparams: dict[str, Any]) -> keras.Mode
     )
     num_classes = len(data.class_names)
     model.compile(
-        optimizer=keras.optimizers.Adam(hparams["learning_rate"]),
+        optimizer=_optimizer(hparams),
         loss=loss,
         metrics=[
             keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
@@ -95,6 +95,15 @@ def build_and_compile(data: TrainingData, hparams: dict[str, Any]) -> keras.Mode
         ],
     )
     return model
+
+
+def _optimizer(hparams: dict[str, Any]) -> keras.optimizers.Optimizer:
+    """Adam, or AdamW (decoupled weight decay, Loshchilov & Hutter 2019) when weight_decay > 0."""
+    if hparams["weight_decay"]:
+        return keras.optimizers.AdamW(
+            hparams["learning_rate"], weight_decay=hparams["weight_decay"]
+        )
+    return keras.optimizers.Adam(hparams["learning_rate"])
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:

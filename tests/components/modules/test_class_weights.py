@@ -68,3 +68,11 @@ def test_priors_sum_to_one():
 def test_bad_arguments(counts, strategy, message):
     with pytest.raises(ValueError, match=message):
         class_weights(counts, strategy)
+
+
+def test_sqrt_weights_follow_the_inverse_square_root_and_keep_n():
+    counts = [400, 100, 4]
+    weights = class_weights(counts, "sqrt")
+    assert weights[1] / weights[0] == pytest.approx(2.0)  # 4x rarer: 2x the weight
+    assert weights[2] / weights[0] == pytest.approx(10.0)
+    assert float(np.dot(weights, counts)) == pytest.approx(sum(counts))

@@ -31,19 +31,17 @@ def data(tmp_path_factory) -> td.TransformedData:
     return td.shared(tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def exported(data, tmp_path_factory):
-    """One briefly trained model, exported without and with post-hoc logit adjustment."""
-    root = tmp_path_factory.mktemp("export")
+def _train_and_export(data, root, taus, **training_changes):
+    """A briefly trained model, exported once per post-hoc tau; ({tau: dir}, TrainingData)."""
     args = td.fn_args(data, str(root))
-    hparams = td.custom_config()["training"]
+    hparams = td.custom_config(training=training_changes)["training"]
     transform_output = data.transform_output
     training = TrainingData.load(transform_output)
     model = build_and_compile(training, hparams)
     train, _, _ = train_and_validation(args, transform_output, hparams)
     model.fit(train, epochs=5, verbose=0)
     dirs = {}
-    for tau in (0.0, TAU):
+    for tau in taus:
         dirs[tau] = str(root / f"tau_{tau}")
         export_model(
             model,
@@ -55,6 +53,12 @@ def exported(data, tmp_path_factory):
             dirs[tau],
         )
     return dirs, training
+
+
+@pytest.fixture(scope="module")
+def exported(data, tmp_path_factory):
+    """One model, exported without and with post-hoc logit adjustment."""
+    return _train_and_export(data, tmp_path_factory.mktemp("export"), (0.0, TAU))
 
 
 @pytest.fixture(scope="module")
@@ -147,12 +151,11 @@ print(json.dumps({"before": before, "after": ours(), "shape": scores["scores"].s
 """
 
 
-def test_the_export_loads_and_serves_in_a_process_with_only_tensorflow(exported, data, tmp_path):
-    dirs, training = exported
+def _serve_in_a_tensorflow_only_process(export_dir, training, data, tmp_path):
     example = tmp_path / "example.pb"
     example.write_bytes(td.serialized_examples(data.eval.head(1), with_label=False)[0])
     result = subprocess.run(
-        [sys.executable, "-c", FRESH_PROCESS, dirs[TAU], str(example)],
+        [sys.executable, "-c", FRESH_PROCESS, export_dir, str(example)],
         capture_output=True,
         text=True,
         cwd=tmp_path,  # not the repository: `components` is not importable from here
@@ -164,3 +167,15 @@ def test_the_export_loads_and_serves_in_a_process_with_only_tensorflow(exported,
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["shape"] == [1, len(training.class_names)]
     assert report["before"] == [] and report["after"] == [], report
+
+
+def test_the_export_loads_and_serves_in_a_process_with_only_tensorflow(exported, data, tmp_path):
+    dirs, training = exported
+    _serve_in_a_tensorflow_only_process(dirs[TAU], training, data, tmp_path)
+
+
+def test_the_piecewise_linear_model_also_serves_with_only_tensorflow(data, tmp_path):
+    dirs, training = _train_and_export(data, tmp_path / "ple", (0.0,), numeric_encoding="ple")
+    _serve_in_a_tensorflow_only_process(dirs[0.0], training, data, tmp_path)
+    scores = _serve(tf.saved_model.load(dirs[0.0]), data.eval)["scores"]
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)

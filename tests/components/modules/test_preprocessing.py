@@ -11,7 +11,8 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from components.modules.preprocessing import MISSING_CATEGORY, preprocessing_fn
+from components.modules.features import QUANTILE_BINS
+from components.modules.preprocessing import MISSING_CATEGORY, preprocessing_fn, quantile_positions
 
 FEATURE_SPEC = {
     "speed/kmh": tf.io.VarLenFeature(tf.float32),  # optional: may be missing
@@ -85,7 +86,31 @@ def test_outputs_use_safe_keys_and_skip_label_and_excluded_columns(transformed):
         "count_xf",
         "flat_xf",
         "label_xf",
+        "quantile_positions_xf",
     }
+
+
+def test_quantile_positions_order_each_numeric_column_from_0_to_the_bins(transformed):
+    """Columns in key order: count_xf, flat_xf, speed_kmh_xf; values 4/0/2, 5/5/5, 1/-/3."""
+    rows, _ = transformed
+    positions = np.array([np.ravel(row["quantile_positions_xf"]) for row in rows])
+    assert positions.shape == (3, 3)
+    assert (positions >= 0).all() and (positions <= QUANTILE_BINS).all()
+    count, flat, speed = positions.T
+    # With three rows, most of the 31 inner edges repeat a value; a value at or above an
+    # edge has that bin fully on, as in the piecewise-linear encoding.
+    assert count[1] < count[2] < count[0] == QUANTILE_BINS  # the train maximum: every bin on
+    assert speed[0] < speed[1] < speed[2] == QUANTILE_BINS  # missing: the mean, in between
+    assert len(set(flat)) == 1  # one value: one position
+
+
+def test_a_position_is_the_bin_plus_the_fraction_of_the_bin():
+    values = tf.constant([[0.0, 5.0], [0.5, 1.0], [1.0, 1.0], [3.0, 1.0], [9.0, -1.0]])
+    inner = tf.constant([[1.0, 2.0], [1.0, 1.0]])  # column 1: repeated edges (a discrete column)
+    positions = quantile_positions(values, inner, tf.constant([0.0, 1.0]), tf.constant([3.0, 5.0]))
+    np.testing.assert_allclose(
+        positions.numpy(), [[0, 3], [0.5, 2], [1, 2], [3, 2], [3, 0]], atol=1e-6
+    )  # outside the train range: clipped to 0 or the number of bins
 
 
 def test_numeric_values_are_z_scored_by_the_present_values_and_missing_is_the_mean(transformed):

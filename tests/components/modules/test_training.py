@@ -20,6 +20,7 @@ from tfx.utils import io_utils
 
 from components.modules import assets, features
 from components.modules.class_weights import class_weights
+from components.modules.features import QUANTILE_POSITIONS_KEY as QUANTILE_POSITIONS
 from components.modules.training import (
     TrainingData,
     apply_tuned_values,
@@ -79,13 +80,18 @@ def test_class_names_follow_the_vocabulary_and_counts_are_the_train_counts(train
 
 
 def test_features_exclude_the_label_and_vocabularies_count_the_oov_bucket(training_data):
-    assert set(training_data.feature_spec) == {"x1_xf", "x2_xf", "color_xf"}
+    assert set(training_data.feature_spec) == {"x1_xf", "x2_xf", "color_xf", QUANTILE_POSITIONS}
     assert training_data.vocabulary_sizes == {"color_xf": 3 + 1}  # red, green, blue + OOV
 
 
 @pytest.mark.parametrize(
     "strategy, beta, max_weight",
-    [("none", 0.999, 100.0), ("balanced", 0.999, 3.0), ("effective_number", 0.9, 100.0)],
+    [
+        ("none", 0.999, 100.0),
+        ("balanced", 0.999, 3.0),
+        ("sqrt", 0.999, 100.0),
+        ("effective_number", 0.9, 100.0),
+    ],
 )
 def test_weights_are_the_class_weights_of_the_train_counts(
     training_data, data, strategy, beta, max_weight
@@ -180,7 +186,9 @@ def test_batches_have_the_batch_size_every_feature_and_labels_in_range(
     num_classes = len(training_data.class_names)
     for batch, batch_labels in batched:
         assert set(batch) == set(training_data.feature_spec)
-        assert all(batch[key].shape == (batch_labels.shape[0], 1) for key in batch)
+        for key, values in batch.items():
+            width = 2 if key == QUANTILE_POSITIONS else 1  # x1 and x2; one value per column
+            assert values.shape == (batch_labels.shape[0], width), key
         assert 0 <= int(tf.reduce_min(batch_labels))
         assert int(tf.reduce_max(batch_labels)) < num_classes
 

@@ -55,26 +55,26 @@ def write_json(uri: str, name: str, value: Any) -> None:
     write_text(uri, name, json.dumps(value, indent=2))
 
 
-def read_json(uri: str, name: str) -> Any:
+def _read_json(uri: str, name: str) -> Any:
     with fileio.open(os.path.join(uri, name)) as f:
         return json.load(f)
 
 
 def read_class_skew(report: artifact.Artifact) -> dict[str, Any]:
-    return read_json(report.uri, CLASS_SKEW_FILE)
+    return _read_json(report.uri, CLASS_SKEW_FILE)
 
 
 def read_data_checks(report: artifact.Artifact) -> dict[str, Any]:
-    return read_json(report.uri, DATA_CHECK_FILE)
+    return _read_json(report.uri, DATA_CHECK_FILE)
 
 
 def read_row_counts(report: artifact.Artifact) -> dict[str, Any]:
-    return read_json(report.uri, ROW_COUNTS_FILE)
+    return _read_json(report.uri, ROW_COUNTS_FILE)
 
 
 def read_evaluation_context(evaluation_uri: str) -> dict[str, Any]:
     """{'class_names': [...], 'options': the evaluation config section}."""
-    return read_json(evaluation_uri, EVALUATION_CONTEXT_FILE)
+    return _read_json(evaluation_uri, EVALUATION_CONTEXT_FILE)
 
 
 def load_statistics(

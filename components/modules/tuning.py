@@ -24,6 +24,7 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     """TFX Tuner entry point; the search space and budget come from `custom_config`."""
     hparams = dict(fn_args.custom_config["training"])
     tuning = fn_args.custom_config["tuning"]
+    keras.utils.set_random_seed(hparams["seed"])  # the oracle's seed alone leaves weights random
     transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     data = TrainingData.load(transform_output)
 

@@ -87,21 +87,23 @@ def _run(args: argparse.Namespace) -> ExitCode:
     return ExitCode.SUCCESS
 
 
-def _quiet_tensorflow() -> None:
-    """TFMA's readers log TensorFlow deprecation warnings that say nothing to a user."""
+def _latest_run(output: str):
+    """(the output paths, the latest run's outcome, its verdict), for gate and report."""
+    from pipeline.outcome import read_outcome
+    from pipeline.pipeline import OutputPaths
+    from pipeline.verdict import verdict
+
+    # TFMA's readers log TensorFlow deprecation warnings that say nothing to a user.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    paths = OutputPaths(os.path.abspath(output))
+    outcome = read_outcome(paths.metadata)
+    return paths, outcome, verdict(outcome)
 
 
 def _gate(args: argparse.Namespace) -> ExitCode:
-    from pipeline.outcome import read_outcome
-    from pipeline.pipeline import OutputPaths
     from pipeline.render import failure_table, write_gate_files
-    from pipeline.verdict import verdict
 
-    _quiet_tensorflow()
-    paths = OutputPaths(os.path.abspath(args.output))
-    outcome = read_outcome(paths.metadata)
-    result = verdict(outcome)
+    paths, outcome, result = _latest_run(args.output)
     print(f"Gate: {result.headline}")
     if result.failures:
         print(failure_table(result))
@@ -113,16 +115,10 @@ def _gate(args: argparse.Namespace) -> ExitCode:
 
 
 def _report(args: argparse.Namespace) -> ExitCode:
-    from pipeline.outcome import read_outcome
-    from pipeline.pipeline import OutputPaths
     from pipeline.report import write_report
-    from pipeline.verdict import verdict
 
-    _quiet_tensorflow()
-    paths = OutputPaths(os.path.abspath(args.output))
-    outcome = read_outcome(paths.metadata)
-    path = write_report(outcome, verdict(outcome), os.path.join(paths.root, "report"))
-    print(f"Wrote {path}")
+    paths, outcome, result = _latest_run(args.output)
+    print(f"Wrote {write_report(outcome, result, os.path.join(paths.root, 'report'))}")
     return ExitCode.SUCCESS
 
 

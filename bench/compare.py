@@ -121,9 +121,12 @@ def this_pipeline(data: Split, output: str) -> dict:
     if "error" not in row:
         row.update(score_pushed_model(output, data.test, data.label, data.classes))
         with open(os.path.join(pushed_model(output), TRAINING_SUMMARY_FILE)) as f:
-            row["epochs"] = json.load(f)["epochs_trained"]
+            summary = json.load(f)
+        row["epochs"] = summary["epochs_trained"]
         row["train_split_rows"] = train_split_rows(run)
-        row["training_examples"] = row["train_split_rows"] * row["epochs"]
+        # The Trainer fits on the train split less its validation part.
+        row["fit_rows"] = summary.get("fit_examples", row["train_split_rows"])
+        row["training_examples"] = row["fit_rows"] * row["epochs"]
     row["examples_per_second"] = rates(row, data.train_rows, row.get("training_examples"))
     return row
 
@@ -280,9 +283,11 @@ def training_note(this: dict) -> str:
     stock = f"stock template {TRAIN_STEPS} steps x {TRAIN_BATCH_SIZE} examples"
     if "epochs" not in this:
         return f"Examples fed to training: {stock}."
+    fitted = this.get("fit_rows", this["train_split_rows"])  # results written before 2026-11-30
     return (
         f"Examples fed to training: this pipeline {this['epochs']} epochs (early stopping) x "
-        f"{this['train_split_rows']:,} rows of its train split, {stock}."
+        f"{fitted:,} of the {this['train_split_rows']:,} rows of its train split (the rest "
+        f"is its validation part), {stock}."
     )
 
 

@@ -22,7 +22,9 @@ ENV TF_USE_LEGACY_KERAS=0
 COPY setup.py pyproject.toml pipeline_runner.py ./
 COPY pipeline/ pipeline/
 COPY components/ components/
-RUN python -m pip install --no-cache-dir --no-deps --no-build-isolation . \
+# scikit-learn fits the boosted trees in the Trainer (serving needs only TensorFlow).
+RUN python -m pip install --no-cache-dir "scikit-learn==1.5.2" \
+    && python -m pip install --no-cache-dir --no-deps --no-build-isolation . \
     && rm -rf build ./*.egg-info \
     && python -I -c "import tfx; assert tfx.__version__ == '1.21.0', tfx.__version__" \
-    && python -I -c "import components.class_skew.component, components.example_gen.component, components.data_gate.component, components.evaluator.component, components.evaluator.tfma_metrics, components.pusher.component, components.row_counts.component, components.modules.preprocessing, components.modules.training, components.modules.tuning"
+    && python -I -c "import components.class_skew.component, components.example_gen.component, components.data_gate.component, components.evaluator.component, components.evaluator.tfma_metrics, components.pusher.component, components.row_counts.component, components.modules.preprocessing, components.modules.training, components.modules.tuning, sklearn.ensemble"

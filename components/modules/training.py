@@ -11,6 +11,7 @@ trial trains exactly as the Trainer does.
 import dataclasses
 import logging
 import os
+import time
 from typing import Any
 
 import keras
@@ -21,7 +22,7 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from components.modules import assets, features
+from components.modules import assets, ensemble, features, trees
 from components.modules.class_weights import class_priors, class_weights
 from components.modules.export import export_model
 from components.modules.keras_metrics import BalancedAccuracy, MacroF1
@@ -125,35 +126,30 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         weights,
         hparams["loss"],
     )
-    model = build_and_compile(data, hparams)
-    train, validation, sizes = train_and_validation(fn_args, transform_output, hparams)
-    logging.info("Fitting on %(fit_examples)d rows, selecting on %(validation_examples)d", sizes)
-    history = model.fit(
-        train,
-        validation_data=validation,
-        epochs=hparams["epochs"],
-        verbose=2,
-        callbacks=[
-            keras.callbacks.EarlyStopping(
-                monitor=EARLY_STOPPING_METRIC,
-                mode="max",
-                patience=hparams["early_stopping_patience"],
-                restore_best_weights=True,
-            ),
-            keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
-        ],
+    split = SelectionSplit.load(fn_args, transform_output, hparams)
+    logging.info(
+        "Fitting on %(fit_examples)d rows, selecting on %(validation_examples)d",
+        split.sizes(),
     )
-    scores = history.history[EARLY_STOPPING_METRIC]
+    family = hparams["model"]
+    members, reports = {}, {}
+    if family in ("mlp", "ensemble"):
+        members["mlp"], reports["mlp"] = fit_mlp(data, hparams, split, fn_args.model_run_dir)
+    if family in ("gbt", "ensemble"):
+        members["gbt"], reports["gbt"] = fit_gbt(data, hparams, split)
+    model, selection = ensemble.combine(
+        members, split.validation_features(), split.labels[split.validation]
+    )
     summary = {
         "class_names": data.class_names,
         "class_counts": data.class_counts,
         "class_weights": weights,
         "hyperparameters": hparams,
         "tuned": bool(fn_args.hyperparameters),
-        **sizes,
-        "epochs_trained": len(scores),
-        "best_epoch": int(np.argmax(scores)) + 1,
-        "best_val_macro_f1": float(np.max(scores)),
+        **split.sizes(),
+        "model": family,
+        "families": reports,
+        **selection,
     }
     skipped = [config["label"], *config.get("exclude_columns", [])]
     export_model(
@@ -169,6 +165,55 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     # The schema travels with the model, so the next run can check a new drop against it.
     schema_copy = os.path.join(fn_args.serving_model_dir, assets.SCHEMA_FILE)
     tf.io.gfile.copy(fn_args.schema_path, schema_copy, overwrite=True)
+
+
+def fit_mlp(
+    data: TrainingData, hparams: dict[str, Any], split: "SelectionSplit", log_dir: str
+) -> tuple[keras.Model, dict[str, Any]]:
+    """The MLP, early-stopped on validation macro-F1 with its best epoch's weights restored."""
+    start = time.monotonic()
+    model = build_and_compile(data, hparams)
+    history = model.fit(
+        split.fit_batches(hparams),
+        validation_data=split.validation_batches(hparams),
+        epochs=hparams["epochs"],
+        verbose=2,
+        callbacks=[
+            keras.callbacks.EarlyStopping(
+                monitor=EARLY_STOPPING_METRIC,
+                mode="max",
+                patience=hparams["early_stopping_patience"],
+                restore_best_weights=True,
+            ),
+            keras.callbacks.TensorBoard(log_dir=log_dir),
+        ],
+    )
+    scores = history.history[EARLY_STOPPING_METRIC]
+    return model, {
+        "epochs_trained": len(scores),
+        "best_epoch": int(np.argmax(scores)) + 1,
+        "best_val_macro_f1": float(np.max(scores)),
+        "seconds": round(time.monotonic() - start, 1),
+    }
+
+
+def fit_gbt(
+    data: TrainingData, hparams: dict[str, Any], split: "SelectionSplit"
+) -> tuple[trees.TreeEnsemble, dict[str, Any]]:
+    """Boosted trees with the class weights as sample weights, rounds chosen on validation."""
+    keys = trees.tree_feature_keys(data.feature_spec)
+    x = trees.feature_matrix(split.columns, keys)
+    y = split.labels
+    fitted, report = trees.fit_trees(
+        x[split.fit],
+        y[split.fit],
+        data.weights(hparams)[y[split.fit]],
+        x[split.validation],
+        y[split.validation],
+        len(data.class_names),
+        hparams,
+    )
+    return trees.TreeEnsemble(fitted, keys), report
 
 
 def read_class_vocabulary(transform_output: tft.TFTransformOutput) -> list[str]:
@@ -256,6 +301,39 @@ def batches(
     )
 
 
+@dataclasses.dataclass
+class SelectionSplit:
+    """The train split read once, as fit rows and the stratified validation rows."""
+
+    columns: dict[str, tf.Tensor]
+    labels: np.ndarray
+    fit: np.ndarray  # row indices
+    validation: np.ndarray
+
+    @classmethod
+    def load(
+        cls,
+        fn_args: tfx.components.FnArgs,
+        transform_output: tft.TFTransformOutput,
+        hparams: dict[str, Any],
+    ) -> "SelectionSplit":
+        columns, labels = load_examples(fn_args.train_files, fn_args, transform_output)
+        held_out = validation_rows(labels, hparams["validation_percent"], hparams["seed"])
+        return cls(columns, labels, np.flatnonzero(~held_out), np.flatnonzero(held_out))
+
+    def sizes(self) -> dict[str, int]:
+        return {"fit_examples": len(self.fit), "validation_examples": len(self.validation)}
+
+    def fit_batches(self, hparams: dict[str, Any], max_examples: int = 0) -> tf.data.Dataset:
+        return batches(self.columns, self.labels, self.fit, hparams, True, max_examples)
+
+    def validation_batches(self, hparams: dict[str, Any]) -> tf.data.Dataset:
+        return batches(self.columns, self.labels, self.validation, hparams, shuffle=False)
+
+    def validation_features(self) -> dict[str, tf.Tensor]:
+        return {key: tf.gather(column, self.validation) for key, column in self.columns.items()}
+
+
 def train_and_validation(
     fn_args: tfx.components.FnArgs,
     transform_output: tft.TFTransformOutput,
@@ -263,12 +341,9 @@ def train_and_validation(
     max_train_examples: int = 0,
 ) -> tuple[tf.data.Dataset, tf.data.Dataset, dict[str, int]]:
     """The train split as fitting batches and a stratified validation part, and their sizes."""
-    columns, labels = load_examples(fn_args.train_files, fn_args, transform_output)
-    held_out = validation_rows(labels, hparams["validation_percent"], hparams["seed"])
-    fit_rows, validation = np.flatnonzero(~held_out), np.flatnonzero(held_out)
-    sizes = {"fit_examples": len(fit_rows), "validation_examples": len(validation)}
+    split = SelectionSplit.load(fn_args, transform_output, hparams)
     return (
-        batches(columns, labels, fit_rows, hparams, shuffle=True, max_examples=max_train_examples),
-        batches(columns, labels, validation, hparams, shuffle=False),
-        sizes,
+        split.fit_batches(hparams, max_train_examples),
+        split.validation_batches(hparams),
+        split.sizes(),
     )

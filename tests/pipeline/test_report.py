@@ -28,7 +28,10 @@ def test_a_full_run_draws_every_picture_and_escapes_class_names():
     assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in images.values())
     assert "passed: schema and metric gates" in page and 'class="verdict pass"' in page
     assert "<td>hidden_units</td><td>[64, 32]</td>" in page
-    assert "12 epochs, best epoch 4" in page
+    assert "Model: ensemble, validation macro-F1 0.6250 on 9 rows" in page
+    assert "Weight of the trees in the average: 0.75" in page
+    assert "MLP: 12 epochs, best epoch 4 (validation macro-F1 0.5000), 3.5 s" in page
+    assert "Boosted trees: 200 rounds, best round 37 (validation macro-F1 0.6000), 1.5 s" in page
     assert "Gate summary (Markdown)" in page
 
 

@@ -18,7 +18,7 @@ from sklearn.metrics import balanced_accuracy_score, f1_score
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.utils import io_utils
 
-from components.modules import assets, features
+from components.modules import assets, ensemble, features
 from components.modules.class_weights import class_weights
 from components.modules.features import QUANTILE_POSITIONS_KEY as QUANTILE_POSITIONS
 from components.modules.training import (
@@ -253,9 +253,12 @@ def test_training_summary_records_classes_weights_and_epochs(trained, training_d
     np.testing.assert_allclose(list(summary["class_weights"].values()), expected_weights)
     assert summary["class_weights"]["rare"] > summary["class_weights"]["common"]
     epochs = config["training"]["epochs"]
-    assert 1 <= summary["epochs_trained"] <= epochs
-    assert 1 <= summary["best_epoch"] <= summary["epochs_trained"]
-    assert 0.0 <= summary["best_val_macro_f1"] <= 1.0
+    assert summary["model"] == "mlp" and list(summary["families"]) == ["mlp"]
+    mlp = summary["families"]["mlp"]
+    assert 1 <= mlp["epochs_trained"] <= epochs
+    assert 1 <= mlp["best_epoch"] <= mlp["epochs_trained"]
+    assert 0.0 <= mlp["best_val_macro_f1"] <= 1.0
+    assert mlp["seconds"] > 0
     assert summary["tuned"] is False
     assert summary["hyperparameters"] == config["training"]
 
@@ -282,9 +285,33 @@ def test_the_exported_model_beats_chance_on_eval(trained, data):
     assert balanced_accuracy_score(data.eval[td.LABEL], predicted) > 0.8
 
 
-def test_the_export_is_the_best_epochs_model_on_the_validation_rows(trained, data, split):
-    """Early stopping restores the best weights, chosen on the validation part of train."""
-    args, model_uri, _ = trained
+@pytest.fixture(scope="module")
+def trained_ensemble(data, tmp_path_factory):
+    config = td.custom_config(training={"model": "ensemble"})
+    args, model_uri = _run(data, tmp_path_factory.mktemp("run_fn_ensemble"), config)
+    return args, model_uri, config
+
+
+def test_an_ensemble_run_fits_both_families_and_records_the_weight_it_chose(trained_ensemble):
+    _, model_uri, config = trained_ensemble
+    summary = assets.read_training_summary(model_uri)
+    assert summary["model"] == "ensemble" and set(summary["families"]) == {"mlp", "gbt"}
+    gbt = summary["families"]["gbt"]
+    assert 1 <= gbt["best_round"] <= gbt["rounds_fitted"]
+    assert gbt["rounds_fitted"] == config["training"]["gbt_max_iterations"]
+    by_weight = summary["val_macro_f1_by_tree_weight"]
+    assert set(by_weight) == {str(w) for w in ensemble.TREE_WEIGHTS}
+    assert summary["val_macro_f1"] == max(by_weight.values())
+    assert by_weight[str(summary["tree_weight"])] == summary["val_macro_f1"]
+    # Each family's own best, its weight alone, is one of the candidates.
+    assert by_weight["1.0"] == pytest.approx(gbt["best_val_macro_f1"])
+
+
+@pytest.mark.parametrize("run", ["trained", "trained_ensemble"])
+def test_the_export_is_the_model_selected_on_the_validation_rows(run, request, data, split):
+    """Early stopping, boosting rounds and the ensemble weight are all chosen on the
+    validation part of train; the served model scores exactly the recorded macro-F1 there."""
+    args, model_uri, _ = request.getfixturevalue(run)
     model = tf.saved_model.load(args.serving_model_dir)
     with_labels = tf.constant(td.serialized_examples(data.train, with_label=True))
     x1 = model.signatures["transform_features"](examples=with_labels)["x1_xf"].numpy().ravel()
@@ -296,7 +323,7 @@ def test_the_export_is_the_best_epochs_model_on_the_validation_rows(trained, dat
     summary = assets.read_training_summary(model_uri)
     assert summary["validation_examples"] == len(validation)
     assert f1_score(data.train[td.LABEL][chosen], predicted, average="macro") == pytest.approx(
-        summary["best_val_macro_f1"], abs=1e-6
+        summary["val_macro_f1"], abs=1e-6
     )
 
 
@@ -315,4 +342,4 @@ def test_the_tuners_best_hyperparameters_replace_the_configured_ones(data, tmp_p
     assert (used["loss"], used["hidden_units"], used["learning_rate"]) == ("focal", [16], 0.01)
     assert used["batch_size"] == config["training"]["batch_size"]  # untuned values stay
     assert summary["tuned"] is True
-    assert summary["epochs_trained"] <= 2
+    assert summary["families"]["mlp"]["epochs_trained"] <= 2

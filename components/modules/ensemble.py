@@ -1,0 +1,76 @@
+"""What the Trainer exports: one family's model, or a weighted average of both families.
+
+The weight of the trees in the average is chosen on the validation rows, from a
+short list (an average of the two first, so a tie keeps it); a weight of 0 or 1
+exports one family alone, which is then all that serving runs.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from sklearn.metrics import f1_score
+
+Member = Callable[[dict[str, tf.Tensor]], tf.Tensor]  # transformed features -> class logits
+
+TREE_WEIGHTS = (0.5, 0.25, 0.75, 0.0, 1.0)  # tried in this order; a tie keeps the earlier
+PREDICT_BATCH_SIZE = 2048  # rows per call: the trees hold [rows, trees] node indices
+
+
+class ProbabilityAverage(tf.Module):
+    """Logits whose softmax is (1 - w) * p_mlp + w * p_trees: the log of the average."""
+
+    def __init__(self, mlp: Member, trees: Member, tree_weight: float):
+        super().__init__(name="probability_average")
+        self.mlp, self.trees, self.tree_weight = mlp, trees, tree_weight
+
+    def __call__(self, transformed: dict[str, tf.Tensor]) -> tf.Tensor:
+        average = (1.0 - self.tree_weight) * tf.nn.softmax(
+            self.mlp(transformed)
+        ) + self.tree_weight * tf.nn.softmax(self.trees(transformed))
+        return tf.math.log(tf.maximum(average, 1e-30))
+
+
+def probabilities(member: Member, features: dict[str, tf.Tensor]) -> np.ndarray:
+    """Softmax of a member's logits, [rows, classes], computed in batches."""
+    rows = int(next(iter(features.values())).shape[0])
+    parts = []
+    for start in range(0, rows, PREDICT_BATCH_SIZE):
+        batch = {key: value[start : start + PREDICT_BATCH_SIZE] for key, value in features.items()}
+        parts.append(tf.nn.softmax(member(batch)).numpy())
+    return np.concatenate(parts)
+
+
+def macro_f1(labels: np.ndarray, probabilities_: np.ndarray) -> float:
+    return float(f1_score(labels, probabilities_.argmax(axis=1), average="macro"))
+
+
+def combine(
+    members: dict[str, Member],
+    validation_features: dict[str, tf.Tensor],
+    validation_labels: np.ndarray,
+) -> tuple[Member, dict[str, Any]]:
+    """The model to export and what chose it: validation macro-F1, and the tree weight.
+
+    Args:
+      members: "mlp", "gbt" or both, each mapping transformed features to logits.
+    """
+    scores = {name: probabilities(m, validation_features) for name, m in members.items()}
+    if len(members) == 1:
+        ((name, model),) = members.items()
+        return model, {"val_macro_f1": macro_f1(validation_labels, scores[name])}
+    by_weight = {
+        weight: macro_f1(validation_labels, (1.0 - weight) * scores["mlp"] + weight * scores["gbt"])
+        for weight in TREE_WEIGHTS
+    }
+    best = max(TREE_WEIGHTS, key=by_weight.get)  # the first of equal scores
+    if best in (0.0, 1.0):
+        model = members["gbt" if best else "mlp"]
+    else:
+        model = ProbabilityAverage(members["mlp"], members["gbt"], best)
+    return model, {
+        "tree_weight": best,
+        "val_macro_f1": by_weight[best],
+        "val_macro_f1_by_tree_weight": {str(w): s for w, s in by_weight.items()},
+    }

@@ -1,0 +1,160 @@
+"""The gradient-boosted trees family: fit with scikit-learn, served as plain TensorFlow.
+
+scikit-learn's HistGradientBoostingClassifier fits the trees (the baseline users
+compare with, and a well-kept library); its number of boosting rounds is chosen
+on the validation rows, as the MLP's epochs are. The fitted trees are then
+copied into `TreeEnsemble`, which walks them with gather and compare ops only,
+so the export needs neither scikit-learn nor a custom op at serving time (ydf's
+TensorFlow export needs its own op, which stock TF Serving does not have).
+"""
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import f1_score
+
+from components.modules import features
+
+
+def tree_feature_keys(feature_spec: dict[str, Any]) -> list[str]:
+    """The one-column features the trees split on, in matrix column order.
+
+    The quantile positions are left out: a monotone map of the z-scores, they
+    offer a tree no new cut. Categorical indices are split on as numbers.
+    """
+    return sorted(key for key in feature_spec if key != features.QUANTILE_POSITIONS_KEY)
+
+
+def feature_matrix(columns: dict[str, Any], keys: list[str]) -> np.ndarray:
+    """[rows, len(keys)] float32 from the per-feature [rows, 1] tensors."""
+    return np.concatenate([np.asarray(columns[key], dtype=np.float32) for key in keys], axis=1)
+
+
+def fit_trees(
+    x_fit: np.ndarray,
+    y_fit: np.ndarray,
+    sample_weight: np.ndarray,
+    x_validation: np.ndarray,
+    y_validation: np.ndarray,
+    num_classes: int,
+    hparams: dict[str, Any],
+) -> tuple[HistGradientBoostingClassifier, dict[str, Any]]:
+    """Fits up to `gbt_max_iterations` rounds, keeps the best round on validation macro-F1.
+
+    Returns the fitted model (trimmed to the best round) and a summary for training.json.
+    """
+    start = time.monotonic()
+    model = HistGradientBoostingClassifier(
+        learning_rate=hparams["gbt_learning_rate"],
+        max_iter=hparams["gbt_max_iterations"],
+        max_leaf_nodes=hparams["gbt_max_leaf_nodes"],
+        min_samples_leaf=hparams["gbt_min_samples_leaf"],
+        l2_regularization=hparams["gbt_l2"],
+        early_stopping=False,
+        random_state=hparams["seed"],
+    )
+    model.fit(x_fit, y_fit, sample_weight=sample_weight)
+    if not np.array_equal(model.classes_, np.arange(num_classes)):
+        raise ValueError(f"the fit rows hold classes {model.classes_}, not 0..{num_classes - 1}")
+    scores = [
+        f1_score(y_validation, probabilities.argmax(axis=1), average="macro")
+        for probabilities in model.staged_predict_proba(x_validation)
+    ]
+    best = int(np.argmax(scores)) + 1
+    del _rounds(model)[best:]  # the rounds after the best one are not served
+    summary = {
+        "rounds_fitted": len(scores),
+        "best_round": best,
+        "best_val_macro_f1": float(scores[best - 1]),
+        "seconds": round(time.monotonic() - start, 1),
+    }
+    logging.info("Gradient-boosted trees: %s", summary)
+    return model, summary
+
+
+def _rounds(model: HistGradientBoostingClassifier) -> list[list[Any]]:
+    """The fitted trees, one list per boosting round, one tree per class (one if binary).
+
+    scikit-learn keeps them in a private attribute; setup.py pins the version and
+    tests/components/modules/test_trees.py checks the copy predicts as the original.
+    """
+    return model._predictors  # noqa: SLF001
+
+
+def tree_arrays(model: HistGradientBoostingClassifier) -> dict[str, np.ndarray]:
+    """All trees as flat node arrays, child indices global, leaves pointing at themselves."""
+    nodes, roots, tree_class = [], [], []
+    offset = 0
+    for rounds in _rounds(model):
+        for class_index, predictor in enumerate(rounds):
+            tree = predictor.nodes
+            if tree["is_categorical"].any():
+                raise ValueError("categorical splits are not exported; features are numeric")
+            leaf = tree["is_leaf"].astype(bool)
+            own = np.arange(len(tree)) + offset
+            nodes.append(
+                {
+                    "feature": np.where(leaf, 0, tree["feature_idx"]).astype(np.int32),
+                    "threshold": tree["num_threshold"].astype(np.float64),
+                    "missing_left": tree["missing_go_to_left"].astype(bool),
+                    "left": np.where(leaf, own, tree["left"].astype(np.int64) + offset),
+                    "right": np.where(leaf, own, tree["right"].astype(np.int64) + offset),
+                    "value": np.where(leaf, tree["value"], 0.0).astype(np.float32),
+                }
+            )
+            roots.append(offset)
+            tree_class.append(class_index)
+            offset += len(tree)
+    arrays = {key: np.concatenate([n[key] for n in nodes]) for key in nodes[0]}
+    arrays["left"] = arrays["left"].astype(np.int32)
+    arrays["right"] = arrays["right"].astype(np.int32)
+    arrays["roots"] = np.asarray(roots, dtype=np.int32)
+    arrays["tree_class"] = np.asarray(tree_class, dtype=np.int32)
+    # The raw score before the first round, per class: private too, see _rounds.
+    baseline = model._baseline_prediction  # noqa: SLF001
+    arrays["baseline"] = np.asarray(baseline, np.float32).reshape(-1)
+    arrays["depth"] = np.asarray(
+        max(int(p.nodes["depth"].max()) for rounds in _rounds(model) for p in rounds)
+    )
+    return arrays
+
+
+class TreeEnsemble(tf.Module):
+    """Class logits of boosted trees from transformed features, in TensorFlow ops only.
+
+    Every row walks all trees at once: `depth` steps of gather-compare-select,
+    leaves pointing at themselves. Thresholds compare in float64, as scikit-learn
+    does, so a value at a threshold goes the same way in both.
+    """
+
+    def __init__(self, model: HistGradientBoostingClassifier, feature_keys: list[str]):
+        super().__init__(name="tree_ensemble")
+        self.feature_keys = list(feature_keys)
+        arrays = tree_arrays(model)
+        self.depth = int(arrays.pop("depth"))
+        self.binary = len(_rounds(model)[0]) == 1  # one tree per round: two classes
+        self.arrays = {key: tf.constant(value) for key, value in arrays.items()}
+
+    def __call__(self, transformed: dict[str, tf.Tensor]) -> tf.Tensor:
+        a = self.arrays
+        x = tf.concat([tf.cast(transformed[key], tf.float64) for key in self.feature_keys], axis=1)
+        batch = tf.shape(x)[0]
+        node = tf.tile(a["roots"][tf.newaxis, :], [batch, 1])  # [batch, trees]
+        for _ in range(self.depth):
+            values = tf.gather(x, tf.gather(a["feature"], node), batch_dims=1)
+            go_left = tf.where(
+                tf.math.is_nan(values),
+                tf.gather(a["missing_left"], node),
+                values <= tf.gather(a["threshold"], node),
+            )
+            node = tf.where(go_left, tf.gather(a["left"], node), tf.gather(a["right"], node))
+        leaf_values = tf.gather(a["value"], node)  # [batch, trees]
+        per_class = tf.one_hot(a["tree_class"], tf.size(a["baseline"]), dtype=tf.float32)
+        raw = tf.matmul(leaf_values, per_class) + a["baseline"]
+        if self.binary:  # the one tree per round gives the log-odds of class 1
+            return tf.concat([tf.zeros_like(raw), raw], axis=1)
+        return raw

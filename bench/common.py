@@ -26,7 +26,13 @@ from tfx.utils import io_utils
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA_DIR = os.path.join(REPO, "data")
-LABELS = {"shuttle": "target", "satimage": "class", "fars": "target", "kddcup": "target"}
+LABELS = {
+    "shuttle": "target",
+    "satimage": "class",
+    "fars": "target",
+    "kddcup": "target",
+    "penguins": "species",  # from the palmerpenguins package (CC0), a dev dependency
+}
 SEED = 0
 ERROR_LINE = re.compile(r"^(error: |[\w.]*(Error|Exception)\b)")  # CLI errors, Python exceptions
 
@@ -34,7 +40,12 @@ ERROR_LINE = re.compile(r"^(error: |[\w.]*(Error|Exception)\b)")  # CLI errors, 
 def split(name: str, workdir: str, data_dir: str = DATA_DIR) -> tuple[str, pd.DataFrame]:
     """Writes the stratified train part; returns its path and the test frame."""
     label = LABELS[name]
-    frame = pd.read_csv(os.path.join(data_dir, f"{name}.csv.gz"))
+    if name == "penguins":
+        from palmerpenguins import load_penguins
+
+        frame = load_penguins()
+    else:
+        frame = pd.read_csv(os.path.join(data_dir, f"{name}.csv.gz"))
     train, test = train_test_split(frame, test_size=0.2, random_state=SEED, stratify=frame[label])
     path = os.path.join(workdir, name, "train.csv")
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -122,11 +122,13 @@ def this_pipeline(data: Split, output: str) -> dict:
         row.update(score_pushed_model(output, data.test, data.label, data.classes))
         with open(os.path.join(pushed_model(output), TRAINING_SUMMARY_FILE)) as f:
             summary = json.load(f)
-        row["epochs"] = summary["epochs_trained"]
         row["train_split_rows"] = train_split_rows(run)
         # The Trainer fits on the train split less its validation part.
-        row["fit_rows"] = summary.get("fit_examples", row["train_split_rows"])
-        row["training_examples"] = row["fit_rows"] * row["epochs"]
+        row["fit_rows"] = summary["fit_examples"]
+        row["families"] = summary["families"]
+        if "mlp" in summary["families"]:
+            row["epochs"] = summary["families"]["mlp"]["epochs_trained"]
+            row["training_examples"] = row["fit_rows"] * row["epochs"]
     row["examples_per_second"] = rates(row, data.train_rows, row.get("training_examples"))
     return row
 

@@ -9,10 +9,20 @@ change in quality from run-to-run noise:
 """
 
 import argparse
+import json
 import os
 
-from common import DATA_DIR, LABELS, REPO, class_names, pipeline_command, score_pushed_model, split
-from compare import run_tfx
+from common import (
+    DATA_DIR,
+    LABELS,
+    REPO,
+    class_names,
+    pipeline_command,
+    pushed_model,
+    score_pushed_model,
+    split,
+)
+from compare import TRAINING_SUMMARY_FILE, run_tfx
 
 
 def main() -> None:
@@ -32,11 +42,17 @@ def main() -> None:
             print(f"{args.dataset} seed {seed}: {row['error']}", flush=True)
             continue
         scored = score_pushed_model(output, test, label, class_names(test[label]))
+        with open(os.path.join(pushed_model(output), TRAINING_SUMMARY_FILE)) as f:
+            families = json.load(f)["families"]
         print(
             f"{args.dataset} seed {seed}: macro-F1 {scored['macro_f1']:.4f}, "
-            f"recall {scored['recall']}",
+            f"balanced accuracy {scored['balanced_accuracy']:.4f}, {row['seconds']:.0f} s "
+            f"(Trainer {row['components'].get('Trainer', 0):.0f} s), recall {scored['recall']}",
             flush=True,
         )
+        record = {"dataset": args.dataset, "seed": seed, "set": args.set, **row, **scored}
+        with open(os.path.join(args.workdir, "results.jsonl"), "a") as f:
+            f.write(json.dumps({**record, "families": families}) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,11 +16,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from sklearn.metrics import balanced_accuracy_score
 
-from components.modules import features
+from components.modules import ensemble, features
 from components.modules.class_weights import class_priors
+from components.modules.ensemble import ProbabilityAverage
 from components.modules.export import export_model
-from components.modules.training import TrainingData, build_and_compile, train_and_validation
+from components.modules.training import (
+    SelectionSplit,
+    TrainingData,
+    build_and_compile,
+    fit_gbt,
+    fit_mlp,
+    train_and_validation,
+)
 from tests.components.modules import transformed_data as td
 
 TAU = 1.0
@@ -135,12 +144,14 @@ def test_a_missing_optional_numeric_feature_scores_as_its_train_mean(loaded, dat
 
 FRESH_PROCESS = """
 import json, sys
+for blocked in ("sklearn", "ydf"):  # what fits the trees is not there when they serve
+    sys.modules[blocked] = None
 import tensorflow as tf
 
-OURS = ("keras_tuner", "tensorflow_transform", "tfx", "tfx_bsl", "components")
+OURS = ("keras_tuner", "tensorflow_transform", "tfx", "tfx_bsl", "components", "sklearn", "ydf")
 
 def ours():
-    return sorted(m for m in sys.modules if m.split(".")[0] in OURS)
+    return sorted(m for m, v in sys.modules.items() if v and m.split(".")[0] in OURS)
 
 before = ours()
 model = tf.saved_model.load(sys.argv[1])
@@ -179,3 +190,42 @@ def test_the_piecewise_linear_model_also_serves_with_only_tensorflow(data, tmp_p
     _serve_in_a_tensorflow_only_process(dirs[0.0], training, data, tmp_path)
     scores = _serve(tf.saved_model.load(dirs[0.0]), data.eval)["scores"]
     np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def families(data, tmp_path_factory):
+    """Both families fitted as run_fn fits them, and their plain average."""
+    root = tmp_path_factory.mktemp("families")
+    hparams = td.custom_config()["training"]
+    training = TrainingData.load(data.transform_output)
+    split = SelectionSplit.load(td.fn_args(data, str(root)), data.transform_output, hparams)
+    mlp, _ = fit_mlp(training, hparams, split, str(root / "logs"))
+    gbt, _ = fit_gbt(training, hparams, split)
+    return {"mlp": mlp, "gbt": gbt, "ensemble": ProbabilityAverage(mlp, gbt, 0.5)}, training
+
+
+@pytest.mark.parametrize("family", ["gbt", "ensemble"])
+def test_every_family_serves_its_own_scores_with_only_tensorflow(family, families, data, tmp_path):
+    members, training = families
+    export_dir = str(tmp_path / family)
+    export_model(
+        members[family],
+        data.transform_output,
+        training.class_names,
+        training.class_counts,
+        0.0,
+        [td.LABEL, "row_id"],
+        export_dir,
+    )
+    _serve_in_a_tensorflow_only_process(export_dir, training, data, tmp_path)
+    loaded = tf.saved_model.load(export_dir)
+    served = _serve(loaded, data.eval)
+    assert [c.decode() for c in served["classes"][0]] == training.class_names
+    examples = tf.constant(td.serialized_examples(data.eval, with_label=True))
+    transformed = loaded.signatures["transform_features"](examples=examples)
+    transformed.pop(features.LABEL_KEY)
+    expected = {name: ensemble.probabilities(members[name], transformed) for name in ("mlp", "gbt")}
+    expected["ensemble"] = 0.5 * (expected["mlp"] + expected["gbt"])
+    np.testing.assert_allclose(served["scores"], expected[family], atol=1e-5)
+    predicted = np.array(training.class_names)[served["scores"].argmax(axis=1)]
+    assert balanced_accuracy_score(data.eval[td.LABEL], predicted) > 0.8

@@ -1,0 +1,71 @@
+"""Which model the Trainer exports: the family alone, or the average weighted on validation."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.metrics import f1_score
+
+from components.modules import ensemble
+
+LABELS = np.array([0, 0, 1, 1, 2, 2, 0, 1])
+
+
+def _member(logits_by_row: np.ndarray):
+    """A member that looks its logits up by the row id feature."""
+    table = tf.constant(logits_by_row, tf.float32)
+    return lambda features: tf.gather(table, tf.reshape(features["row_xf"], [-1]))
+
+
+def _features(rows: int = len(LABELS)):
+    return {"row_xf": tf.reshape(tf.range(rows, dtype=tf.int64), [-1, 1])}
+
+
+def _logits(predicted: list[int], confidence: float = 2.0) -> np.ndarray:
+    return np.eye(3)[predicted] * confidence
+
+
+def test_one_family_is_exported_as_it_is_with_its_validation_macro_f1():
+    predicted = [0, 0, 1, 1, 2, 2, 0, 2]
+    member = _member(_logits(predicted))
+    model, selection = ensemble.combine({"gbt": member}, _features(), LABELS)
+    assert model is member
+    assert selection == {
+        "val_macro_f1": pytest.approx(f1_score(LABELS, predicted, average="macro"))
+    }
+
+
+def test_when_each_family_is_right_where_the_other_is_wrong_the_average_wins():
+    # The MLP is sure and wrong on rows 6-7, the trees unsure and wrong on rows 0-1.
+    mlp = _logits([0, 0, 1, 1, 2, 2, 1, 0], confidence=1.0)
+    trees = _logits([1, 1, 1, 1, 2, 2, 0, 1], confidence=0.3)
+    mlp[[6, 7]] *= 0.2
+    model, selection = ensemble.combine(
+        {"mlp": _member(mlp), "gbt": _member(trees)}, _features(), LABELS
+    )
+    assert selection["val_macro_f1"] == 1.0
+    assert selection["val_macro_f1_by_tree_weight"]["0.0"] < 1.0
+    assert selection["val_macro_f1_by_tree_weight"]["1.0"] < 1.0
+    assert isinstance(model, ensemble.ProbabilityAverage)
+    assert model.tree_weight == selection["tree_weight"] and 0 < model.tree_weight < 1
+
+
+def test_a_tie_keeps_the_plain_average_and_a_clear_winner_is_exported_alone():
+    right = _member(_logits(list(LABELS)))
+    model, selection = ensemble.combine({"mlp": right, "gbt": right}, _features(), LABELS)
+    assert selection["tree_weight"] == 0.5 and isinstance(model, ensemble.ProbabilityAverage)
+    # Sure and wrong against unsure and right: only the trees alone get every row.
+    wrong = _member(_logits([2, 2, 0, 0, 1, 1, 2, 0], confidence=20.0))
+    unsure = _member(_logits(list(LABELS), confidence=0.3))
+    model, selection = ensemble.combine({"mlp": wrong, "gbt": unsure}, _features(), LABELS)
+    assert selection["tree_weight"] == 1.0 and model is unsure
+    assert selection["val_macro_f1"] == 1.0
+
+
+def test_the_average_is_the_weighted_mean_of_the_probabilities():
+    rng = np.random.default_rng(0)
+    mlp, trees = rng.normal(size=(5000, 3)), rng.normal(size=(5000, 3))
+    average = ensemble.ProbabilityAverage(_member(mlp), _member(trees), 0.25)
+    features = _features(5000)
+    expected = 0.75 * tf.nn.softmax(mlp).numpy() + 0.25 * tf.nn.softmax(trees).numpy()
+    # probabilities() goes in batches of PREDICT_BATCH_SIZE; 5000 rows take three.
+    np.testing.assert_allclose(ensemble.probabilities(average, features), expected, atol=1e-6)

@@ -6,9 +6,13 @@ timed with the peak RSS of its process tree: this pipeline with its defaults,
 the stock template (bench/stock_template.py), and the one-file scripts of
 bench/plain_script.py (balanced HistGradientBoosting, plain Keras MLP). Each is
 scored on the untouched 20 %, the pipelines through their pushed model's
-serving signature. Per-component seconds of both pipelines come from ML Metadata.
+serving signature. This pipeline and the scripts train once per seed (model
+seed, same split): the quality table shows mean and standard deviation, times
+are means. The stock template runs once, for its times. Per-component seconds
+of both pipelines come from ML Metadata (this pipeline: its first seed's run).
 
-    .venv/bin/python bench/compare.py [--datasets shuttle,satimage,fars,kddcup]
+    .venv/bin/python bench/compare.py [--datasets shuttle,satimage,fars,kddcup,penguins]
+        [--seeds 1,2,3]
 
 Raw results are merged per data set into bench/results/compare.json, so one data
 set can be measured again alone; the tables are rewritten between the
@@ -21,6 +25,7 @@ import glob
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 
@@ -116,8 +121,9 @@ def train_split_rows(run: LatestRun) -> int:
     return sum(dataset.num_examples for dataset in statistics["train"].datasets)
 
 
-def this_pipeline(data: Split, output: str) -> dict:
-    row, run = run_tfx(pipeline_command(data.train_path, data.label, output), output)
+def this_pipeline(data: Split, output: str, seed: int) -> dict:
+    command = pipeline_command(data.train_path, data.label, output, [f"training.seed={seed}"])
+    row, run = run_tfx(command, output)
     if "error" not in row:
         row.update(score_pushed_model(output, data.test, data.label, data.classes))
         with open(os.path.join(pushed_model(output), TRAINING_SUMMARY_FILE)) as f:
@@ -161,9 +167,9 @@ def stock_template(data: Split, output: str) -> dict:
     return row
 
 
-def script(model: str, data: Split, output: str) -> dict:
+def script(model: str, data: Split, output: str, seed: int) -> dict:
     os.makedirs(output, exist_ok=True)
-    predictions = os.path.join(output, f"{model}.csv")
+    predictions = os.path.join(output, f"{model}-{seed}.csv")
     command = [
         sys.executable,
         os.path.join(BENCH, "plain_script.py"),
@@ -176,24 +182,55 @@ def script(model: str, data: Split, output: str) -> dict:
         data.label,
         "--predictions",
         predictions,
+        "--seed",
+        str(seed),
     ]
-    row = measured_row(measure(command, os.path.join(output, f"{model}.log")))
+    row = measured_row(measure(command, os.path.join(output, f"{model}-{seed}.log")))
     if "error" not in row:
         predicted = pd.read_csv(predictions, dtype=str)["predicted"]
         row.update(scores(data.test[data.label].astype(str), predicted, data.classes))
     return row
 
 
-def compare(name: str, workdir: str, data_dir: str) -> dict:
+SCORES = ("macro_f1", "balanced_accuracy", "accuracy")
+
+
+def over_seeds(runs: list[dict], seeds: list[int]) -> dict:
+    """The first run's row (its times and components), with the scores over every run:
+    the mean of each score and of each class's recall, their standard deviation, the
+    mean wall time and the largest peak RSS. Any failed run makes the row a failure."""
+    failed = [row for row in runs if "error" in row]
+    if failed:
+        return failed[0]
+    row = dict(runs[0])
+    row["seeds"] = seeds
+    row["seconds"] = statistics.mean(r["seconds"] for r in runs)
+    row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    for score in SCORES:
+        values = [r[score] for r in runs]
+        row[score] = statistics.mean(values)
+        row[f"{score}_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        row[f"{score}_per_seed"] = values
+    row["recall"] = {c: statistics.mean(r["recall"][c] for r in runs) for c in runs[0]["recall"]}
+    return row
+
+
+def compare(name: str, workdir: str, data_dir: str, seeds: list[int]) -> dict:
     """Runs the four systems on one data set, one after the other."""
     data = Split.write(name, workdir, data_dir)
     runs = os.path.join(workdir, "runs", name)
     load_before = os.getloadavg()
+    scripts = os.path.join(runs, "scripts")
     systems = {
-        THIS: this_pipeline(data, os.path.join(runs, "this_pipeline")),
+        THIS: over_seeds(
+            [this_pipeline(data, os.path.join(runs, f"this_pipeline-{s}"), s) for s in seeds],
+            seeds,
+        ),
         STOCK: stock_template(data, os.path.join(runs, "stock_template")),
-        "HistGradientBoosting script": script("hgb", data, os.path.join(runs, "scripts")),
-        "Keras MLP script": script("keras", data, os.path.join(runs, "scripts")),
+        "HistGradientBoosting script": over_seeds(
+            [script("hgb", data, scripts, s) for s in seeds], seeds
+        ),
+        "Keras MLP script": over_seeds([script("keras", data, scripts, s) for s in seeds], seeds),
     }
     return {
         "measured": time.strftime("%Y-%m-%d %H:%M"),
@@ -216,13 +253,20 @@ def _ratio(ours: float | None, theirs: float | None) -> str:
     return f"{ours / theirs:.2f}x" if ours is not None and theirs and theirs >= 0.5 else "-"
 
 
+def _spread(row: dict, score: str) -> str:
+    """mean ± standard deviation over seeds; the value alone for a single run."""
+    if f"{score}_sd" not in row:
+        return f"{row[score]:.4f}"
+    return f"{row[score]:.4f} ± {row[f'{score}_sd']:.4f}"
+
+
 def quality_table(result: dict) -> list[str]:
     classes = result["classes"]
     stock = result["systems"][STOCK]
     lines = [
-        "| system | wall s | vs stock template | peak RSS MB | macro-F1 | balanced acc. "
+        "| system | seeds | wall s | vs stock template | peak RSS MB | macro-F1 | balanced acc. "
         f"| accuracy | recall per class ({', '.join(classes)}) |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for system, row in result["systems"].items():
         failed = "error" in stock or "error" in row  # time to the failure, not a run
@@ -231,12 +275,11 @@ def quality_table(result: dict) -> list[str]:
             quality = f"{row['error'].replace('|', '/')} | - | - | -"
         else:
             recall = " ".join(f"{row['recall'][c]:.2f}" for c in classes)
-            quality = (
-                f"{row['macro_f1']:.4f} | {row['balanced_accuracy']:.4f} | "
-                f"{row['accuracy']:.4f} | {recall}"
-            )
+            quality = " | ".join([*(_spread(row, score) for score in SCORES), recall])
+        seeds = len(row.get("seeds", [0]))
         lines.append(
-            f"| {system} | {row['seconds']:.0f} | {ratio} | {row['peak_rss_mb']:,.0f} | {quality} |"
+            f"| {system} | {seeds} | {row['seconds']:.0f} | {ratio} | {row['peak_rss_mb']:,.0f} "
+            f"| {quality} |"
         )
     return lines
 
@@ -280,16 +323,24 @@ def components_table(result: dict) -> list[str]:
     return lines
 
 
+FAMILY_NAMES = {"mlp": "MLP", "gbt": "boosted trees"}
+
+
 def training_note(this: dict) -> str:
-    """What the Trainer examples/s count: examples fed to `fit`."""
+    """What the Trainer did in the first seed's run: each family's fit time, and what
+    its examples/s count (examples fed to the MLP's `fit`)."""
     stock = f"stock template {TRAIN_STEPS} steps x {TRAIN_BATCH_SIZE} examples"
-    if "epochs" not in this:
+    if "error" in this:
         return f"Examples fed to training: {stock}."
-    fitted = this.get("fit_rows", this["train_split_rows"])  # results written before 2026-11-30
+    families = this.get("families", {})
+    times = ", ".join(
+        f"{FAMILY_NAMES[name]} {report['seconds']:.0f} s" for name, report in families.items()
+    )
+    fitted = f"{this['fit_rows']:,} of the {this['train_split_rows']:,} rows of its train split"
+    fed = f"{this['epochs']} epochs (early stopping) x {fitted}" if "epochs" in this else fitted
     return (
-        f"Examples fed to training: this pipeline {this['epochs']} epochs (early stopping) x "
-        f"{fitted:,} of the {this['train_split_rows']:,} rows of its train split (the rest "
-        f"is its validation part), {stock}."
+        f"Trainer time per model family (first seed): {times}. Examples fed to training: this "
+        f"pipeline {fed} (the rest is its validation part), {stock}."
     )
 
 
@@ -340,10 +391,12 @@ def main() -> None:
     parser.add_argument("--workdir", default=os.path.join(REPO, "output", "bench", "compare"))
     parser.add_argument("--results", default=RESULTS, help="JSON, merged per data set")
     parser.add_argument("--markdown", default=BENCHMARKS, help="file with the compare markers")
+    parser.add_argument("--seeds", default="1,2,3", help="model seeds of this pipeline and scripts")
     args = parser.parse_args()
+    seeds = [int(seed) for seed in args.seeds.split(",")]
     results = load_json(args.results)
     for name in args.datasets.split(","):
-        results[name] = compare(name, args.workdir, args.data_dir)
+        results[name] = compare(name, args.workdir, args.data_dir, seeds)
         save_json(args.results, results)  # after every data set: a stopped run keeps them
         for system, row in results[name]["systems"].items():
             quality = row.get("error") or f"macro-F1 {row['macro_f1']:.4f}"

@@ -20,6 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, mo
 from components.class_skew.analysis import CHECK_ACTIONS
 from components.modules.choices import (
     CLASS_WEIGHT_STRATEGIES,
+    DECISION_OBJECTIVES,
     LOSSES,
     MODEL_FAMILIES,
     NUMERIC_ENCODINGS,
@@ -143,6 +144,7 @@ class TrainingConfig(_Section):
     focal_gamma: float = 2.0
     logit_adjustment_tau: float = 1.0  # for loss: logit_adjusted
     posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
+    decision_offsets: Text = "none"  # none | macro_f1 | balanced_accuracy: per-class offsets
     gbt_max_iterations: int = 200  # boosting rounds fitted; the best on validation is kept
     gbt_learning_rate: float = 0.1
     gbt_max_leaf_nodes: int = 31
@@ -464,6 +466,7 @@ def _value_problems(config: Config) -> list[str]:
         ("training.loss", [training.loss], LOSSES),
         ("training.numeric_encoding", [training.numeric_encoding], NUMERIC_ENCODINGS),
         ("training.model", [training.model], MODEL_FAMILIES),
+        ("training.decision_offsets", [training.decision_offsets], DECISION_OBJECTIVES),
         ("tuning.algorithm", [config.tuning.algorithm], TUNER_ALGORITHMS),
         ("tuning.objective", [config.tuning.objective], TUNER_OBJECTIVES),
         ("tuning.search_space.loss", config.tuning.search_space.loss, LOSSES),

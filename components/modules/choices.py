@@ -5,6 +5,7 @@ against them. Free of TensorFlow, so that checking a config stays fast.
 """
 
 MODEL_FAMILIES = ("mlp", "gbt", "ensemble")  # ensemble: both, probabilities averaged
+DECISION_OBJECTIVES = ("none", "macro_f1", "balanced_accuracy")  # per-class offsets
 LOSSES = ("cross_entropy", "focal", "logit_adjusted")
 CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "sqrt", "effective_number")
 NUMERIC_ENCODINGS = ("zscore", "ple")  # ple: z-score plus piecewise-linear quantile encoding

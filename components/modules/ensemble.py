@@ -50,8 +50,8 @@ def combine(
     members: dict[str, Member],
     validation_features: dict[str, tf.Tensor],
     validation_labels: np.ndarray,
-) -> tuple[Member, dict[str, Any]]:
-    """The model to export and what chose it: validation macro-F1, and the tree weight.
+) -> tuple[Member, np.ndarray, dict[str, Any]]:
+    """The model to export, its validation probabilities, and for two families the weight.
 
     Args:
       members: "mlp", "gbt" or both, each mapping transformed features to logits.
@@ -59,18 +59,21 @@ def combine(
     scores = {name: probabilities(m, validation_features) for name, m in members.items()}
     if len(members) == 1:
         ((name, model),) = members.items()
-        return model, {"val_macro_f1": macro_f1(validation_labels, scores[name])}
-    by_weight = {
-        weight: macro_f1(validation_labels, (1.0 - weight) * scores["mlp"] + weight * scores["gbt"])
-        for weight in TREE_WEIGHTS
+        return model, scores[name], {}
+    mixed = {
+        weight: (1.0 - weight) * scores["mlp"] + weight * scores["gbt"] for weight in TREE_WEIGHTS
     }
+    by_weight = {weight: macro_f1(validation_labels, mixed[weight]) for weight in TREE_WEIGHTS}
     best = max(TREE_WEIGHTS, key=by_weight.get)  # the first of equal scores
     if best in (0.0, 1.0):
         model = members["gbt" if best else "mlp"]
     else:
         model = ProbabilityAverage(members["mlp"], members["gbt"], best)
-    return model, {
-        "tree_weight": best,
-        "val_macro_f1": by_weight[best],
-        "val_macro_f1_by_tree_weight": {str(w): s for w, s in by_weight.items()},
-    }
+    return (
+        model,
+        mixed[best],
+        {
+            "tree_weight": best,
+            "val_macro_f1_by_tree_weight": {str(w): s for w, s in by_weight.items()},
+        },
+    )

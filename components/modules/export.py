@@ -33,6 +33,7 @@ def export_model(
     posthoc_tau: float,
     skipped_columns: list[str],
     export_dir: str,
+    decision_offsets: np.ndarray | None = None,
 ) -> None:
     """Saves the model with its serving, transform and evaluation signatures.
 
@@ -44,6 +45,8 @@ def export_model(
         adjustment, Menon et al. 2021).
       skipped_columns: raw columns the model does not read (label, excluded).
       export_dir: where the SavedModel goes.
+      decision_offsets: per-class values added to the logits after the adjustment
+        (components.modules.offsets); None adds nothing.
     """
     # Attributes make the saver track the Transform graph and its assets.
     model.tft_serving_layer = transform_output.transform_features_layer()
@@ -55,7 +58,10 @@ def export_model(
     for column in skipped_columns:
         serving_spec.pop(column, None)
     class_table = tf.constant(class_names)
-    logit_shift = tf.constant(posthoc_tau * np.log(class_priors(class_counts)), tf.float32)
+    shift = posthoc_tau * np.log(class_priors(class_counts))
+    if decision_offsets is not None:
+        shift = shift - decision_offsets
+    logit_shift = tf.constant(shift, tf.float32)
 
     def predict_scores(examples):
         raw = tf.io.parse_example(examples, serving_spec)

@@ -22,7 +22,7 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from components.modules import assets, ensemble, features, trees
+from components.modules import assets, ensemble, features, offsets, trees
 from components.modules.class_weights import class_priors, class_weights
 from components.modules.export import export_model
 from components.modules.keras_metrics import BalancedAccuracy, MacroF1
@@ -137,9 +137,18 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         members["mlp"], reports["mlp"] = fit_mlp(data, hparams, split, fn_args.model_run_dir)
     if family in ("gbt", "ensemble"):
         members["gbt"], reports["gbt"] = fit_gbt(data, hparams, split)
-    model, selection = ensemble.combine(
-        members, split.validation_features(), split.labels[split.validation]
+    validation_labels = split.labels[split.validation]
+    model, validation_probabilities, selection = ensemble.combine(
+        members, split.validation_features(), validation_labels
     )
+    # The decisions served: post-hoc logit adjustment, then any per-class offsets.
+    served = np.log(np.maximum(validation_probabilities, 1e-30)) - posthoc_shift(data, hparams)
+    decision_offsets = np.zeros(len(data.class_names))
+    if hparams["decision_offsets"] != "none":
+        decision_offsets, selection["decision_offsets"] = offsets.guarded_offsets(
+            hparams["decision_offsets"], validation_labels, served, hparams["seed"]
+        )
+    selection["val_macro_f1"] = ensemble.macro_f1(validation_labels, served + decision_offsets)
     summary = {
         "class_names": data.class_names,
         "class_counts": data.class_counts,
@@ -160,11 +169,17 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         hparams["posthoc_logit_adjustment_tau"],
         skipped,
         fn_args.serving_model_dir,
+        decision_offsets,
     )
     assets.write_json(fn_args.serving_model_dir, assets.TRAINING_SUMMARY_FILE, summary)
     # The schema travels with the model, so the next run can check a new drop against it.
     schema_copy = os.path.join(fn_args.serving_model_dir, assets.SCHEMA_FILE)
     tf.io.gfile.copy(fn_args.schema_path, schema_copy, overwrite=True)
+
+
+def posthoc_shift(data: TrainingData, hparams: dict[str, Any]) -> np.ndarray:
+    """What export_model subtracts from the logits: tau * log(train prior) per class."""
+    return hparams["posthoc_logit_adjustment_tau"] * np.log(class_priors(data.class_counts))
 
 
 def fit_mlp(

@@ -79,6 +79,12 @@ def outcome(**changes) -> RunOutcome:
                 "validation_examples": 9,
                 "val_macro_f1": 0.625,
                 "tree_weight": 0.75,
+                "decision_offsets": {
+                    "objective": "macro_f1",
+                    "accepted": True,
+                    "gains_on_the_other_half": [0.01, 0.02],
+                    "offsets": [0.0, 0.5, -0.25],
+                },
                 "families": {
                     "mlp": {
                         "epochs_trained": 12,

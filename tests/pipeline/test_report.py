@@ -30,6 +30,10 @@ def test_a_full_run_draws_every_picture_and_escapes_class_names():
     assert "<td>hidden_units</td><td>[64, 32]</td>" in page
     assert "Model: ensemble, validation macro-F1 0.6250 on 9 rows" in page
     assert "Weight of the trees in the average: 0.75" in page
+    assert (
+        "Decision offsets for macro_f1: used (gain on the other validation half: 0.01, 0.02)"
+        in page
+    )
     assert "MLP: 12 epochs, best epoch 4 (validation macro-F1 0.5000), 3.5 s" in page
     assert "Boosted trees: 200 rounds, best round 37 (validation macro-F1 0.6000), 1.5 s" in page
     assert "Gate summary (Markdown)" in page

@@ -1,9 +1,7 @@
 """Which model the Trainer exports: the family alone, or the average weighted on validation."""
 
 import numpy as np
-import pytest
 import tensorflow as tf
-from sklearn.metrics import f1_score
 
 from components.modules import ensemble
 
@@ -24,14 +22,12 @@ def _logits(predicted: list[int], confidence: float = 2.0) -> np.ndarray:
     return np.eye(3)[predicted] * confidence
 
 
-def test_one_family_is_exported_as_it_is_with_its_validation_macro_f1():
-    predicted = [0, 0, 1, 1, 2, 2, 0, 2]
-    member = _member(_logits(predicted))
-    model, selection = ensemble.combine({"gbt": member}, _features(), LABELS)
-    assert model is member
-    assert selection == {
-        "val_macro_f1": pytest.approx(f1_score(LABELS, predicted, average="macro"))
-    }
+def test_one_family_is_exported_as_it_is_with_its_validation_probabilities():
+    logits = _logits([0, 0, 1, 1, 2, 2, 0, 2])
+    member = _member(logits)
+    model, validation, selection = ensemble.combine({"gbt": member}, _features(), LABELS)
+    assert model is member and selection == {}
+    np.testing.assert_allclose(validation, tf.nn.softmax(logits).numpy(), atol=1e-6)
 
 
 def test_when_each_family_is_right_where_the_other_is_wrong_the_average_wins():
@@ -39,10 +35,11 @@ def test_when_each_family_is_right_where_the_other_is_wrong_the_average_wins():
     mlp = _logits([0, 0, 1, 1, 2, 2, 1, 0], confidence=1.0)
     trees = _logits([1, 1, 1, 1, 2, 2, 0, 1], confidence=0.3)
     mlp[[6, 7]] *= 0.2
-    model, selection = ensemble.combine(
+    model, validation, selection = ensemble.combine(
         {"mlp": _member(mlp), "gbt": _member(trees)}, _features(), LABELS
     )
-    assert selection["val_macro_f1"] == 1.0
+    assert ensemble.macro_f1(LABELS, validation) == 1.0
+    assert selection["val_macro_f1_by_tree_weight"][str(selection["tree_weight"])] == 1.0
     assert selection["val_macro_f1_by_tree_weight"]["0.0"] < 1.0
     assert selection["val_macro_f1_by_tree_weight"]["1.0"] < 1.0
     assert isinstance(model, ensemble.ProbabilityAverage)
@@ -51,14 +48,16 @@ def test_when_each_family_is_right_where_the_other_is_wrong_the_average_wins():
 
 def test_a_tie_keeps_the_plain_average_and_a_clear_winner_is_exported_alone():
     right = _member(_logits(list(LABELS)))
-    model, selection = ensemble.combine({"mlp": right, "gbt": right}, _features(), LABELS)
+    model, _, selection = ensemble.combine({"mlp": right, "gbt": right}, _features(), LABELS)
     assert selection["tree_weight"] == 0.5 and isinstance(model, ensemble.ProbabilityAverage)
     # Sure and wrong against unsure and right: only the trees alone get every row.
     wrong = _member(_logits([2, 2, 0, 0, 1, 1, 2, 0], confidence=20.0))
     unsure = _member(_logits(list(LABELS), confidence=0.3))
-    model, selection = ensemble.combine({"mlp": wrong, "gbt": unsure}, _features(), LABELS)
+    model, validation, selection = ensemble.combine(
+        {"mlp": wrong, "gbt": unsure}, _features(), LABELS
+    )
     assert selection["tree_weight"] == 1.0 and model is unsure
-    assert selection["val_macro_f1"] == 1.0
+    assert ensemble.macro_f1(LABELS, validation) == 1.0
 
 
 def test_the_average_is_the_weighted_mean_of_the_probabilities():

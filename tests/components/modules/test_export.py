@@ -229,3 +229,25 @@ def test_every_family_serves_its_own_scores_with_only_tensorflow(family, familie
     np.testing.assert_allclose(served["scores"], expected[family], atol=1e-5)
     predicted = np.array(training.class_names)[served["scores"].argmax(axis=1)]
     assert balanced_accuracy_score(data.eval[td.LABEL], predicted) > 0.8
+
+
+def test_decision_offsets_are_added_to_the_logits_after_the_adjustment(families, data, tmp_path):
+    members, training = families
+    offsets = np.array([0.0, 0.5, -1.0])
+    log_scores = []
+    for name, added in (("none", None), ("offsets", offsets)):
+        export_dir = str(tmp_path / name)
+        export_model(
+            members["gbt"],
+            data.transform_output,
+            training.class_names,
+            training.class_counts,
+            TAU,
+            [td.LABEL, "row_id"],
+            export_dir,
+            added,
+        )
+        log_scores.append(np.log(_serve(tf.saved_model.load(export_dir), data.eval)["scores"]))
+    # As for tau: the difference less the offsets is one constant per row.
+    shift = log_scores[1] - log_scores[0] - offsets
+    np.testing.assert_allclose(shift - shift[:, :1], 0.0, atol=1e-4)

@@ -307,10 +307,29 @@ def test_an_ensemble_run_fits_both_families_and_records_the_weight_it_chose(trai
     assert by_weight["1.0"] == pytest.approx(gbt["best_val_macro_f1"])
 
 
-@pytest.mark.parametrize("run", ["trained", "trained_ensemble"])
+@pytest.fixture(scope="module")
+def trained_with_offsets(data, tmp_path_factory):
+    config = td.custom_config(training={"model": "gbt", "decision_offsets": "macro_f1"})
+    args, model_uri = _run(data, tmp_path_factory.mktemp("run_fn_offsets"), config)
+    return args, model_uri, config
+
+
+def test_decision_offsets_are_checked_on_halves_and_recorded(trained_with_offsets, training_data):
+    _, model_uri, _ = trained_with_offsets
+    report = assets.read_training_summary(model_uri)["decision_offsets"]
+    assert report["objective"] == "macro_f1"
+    assert len(report["offsets"]) == len(training_data.class_names)
+    assert len(report["gains_on_the_other_half"]) == 2
+    assert report["accepted"] == all(g > 0 for g in report["gains_on_the_other_half"])
+    if not report["accepted"]:
+        assert report["offsets"] == [0.0] * len(training_data.class_names)
+
+
+@pytest.mark.parametrize("run", ["trained", "trained_ensemble", "trained_with_offsets"])
 def test_the_export_is_the_model_selected_on_the_validation_rows(run, request, data, split):
-    """Early stopping, boosting rounds and the ensemble weight are all chosen on the
-    validation part of train; the served model scores exactly the recorded macro-F1 there."""
+    """Early stopping, boosting rounds, the ensemble weight and decision offsets are all
+    chosen on the validation part of train; the served model scores exactly the recorded
+    macro-F1 there."""
     args, model_uri, _ = request.getfixturevalue(run)
     model = tf.saved_model.load(args.serving_model_dir)
     with_labels = tf.constant(td.serialized_examples(data.train, with_label=True))

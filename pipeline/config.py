@@ -124,7 +124,7 @@ class BeamConfig(_Section):
 class TrainingConfig(_Section):
     """The model families (MLP, boosted trees, their ensemble) and their optimisation."""
 
-    model: Text = "mlp"  # mlp | gbt | ensemble (the two averaged, weight chosen on validation)
+    model: Text = "gbt"  # mlp | gbt | ensemble (the two averaged, weight chosen on validation)
     epochs: int = 30
     batch_size: int = 256
     hidden_units: ListOf[int] = [64, 32]
@@ -145,7 +145,8 @@ class TrainingConfig(_Section):
     logit_adjustment_tau: float = 1.0  # for loss: logit_adjusted
     posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
     decision_offsets: Text = "none"  # none | macro_f1 | balanced_accuracy: per-class offsets
-    gbt_max_iterations: int = 200  # boosting rounds fitted; the best on validation is kept
+    gbt_max_iterations: int = 200  # boosting rounds at most; the best on validation is kept
+    gbt_patience: int = 50  # stop after this many rounds without a better val macro-F1
     gbt_learning_rate: float = 0.1
     gbt_max_leaf_nodes: int = 31
     gbt_min_samples_leaf: int = 20
@@ -395,9 +396,9 @@ def _choice_problems(*checks: tuple[str, list[str], tuple[str, ...]]) -> list[st
 def _gbt_problems(training: TrainingConfig) -> list[str]:
     """scikit-learn's bounds on the boosted trees' settings, as config messages."""
     problems = []
-    if training.gbt_max_iterations < 1 or training.gbt_min_samples_leaf < 1:
+    if min(training.gbt_max_iterations, training.gbt_patience, training.gbt_min_samples_leaf) < 1:
         problems.append(
-            "training.gbt_max_iterations and training.gbt_min_samples_leaf must be >= 1"
+            "training.gbt_max_iterations, gbt_patience and gbt_min_samples_leaf must be >= 1"
         )
     if training.gbt_max_leaf_nodes < 2:
         problems.append("training.gbt_max_leaf_nodes must be >= 2")

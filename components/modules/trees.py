@@ -8,6 +8,7 @@ so the export needs neither scikit-learn nor a custom op at serving time (ydf's
 TensorFlow export needs its own op, which stock TF Serving does not have).
 """
 
+import itertools
 import logging
 import time
 from typing import Any
@@ -18,6 +19,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import f1_score
 
 from components.modules import features
+
+ROUNDS_PER_CHECK = 25  # boosting rounds added between two looks at the validation rows
 
 
 def tree_feature_keys(feature_spec: dict[str, Any]) -> list[str]:
@@ -43,27 +46,33 @@ def fit_trees(
     num_classes: int,
     hparams: dict[str, Any],
 ) -> tuple[HistGradientBoostingClassifier, dict[str, Any]]:
-    """Fits up to `gbt_max_iterations` rounds, keeps the best round on validation macro-F1.
+    """Boosts until validation macro-F1 has not improved for `gbt_patience` rounds (or
+    `gbt_max_iterations`), then keeps the best round.
 
     Returns the fitted model (trimmed to the best round) and a summary for training.json.
     """
     start = time.monotonic()
     model = HistGradientBoostingClassifier(
         learning_rate=hparams["gbt_learning_rate"],
-        max_iter=hparams["gbt_max_iterations"],
         max_leaf_nodes=hparams["gbt_max_leaf_nodes"],
         min_samples_leaf=hparams["gbt_min_samples_leaf"],
         l2_regularization=hparams["gbt_l2"],
         early_stopping=False,
+        warm_start=True,  # each fit() adds rounds to the ones already there
         random_state=hparams["seed"],
     )
-    model.fit(x_fit, y_fit, sample_weight=sample_weight)
-    if not np.array_equal(model.classes_, np.arange(num_classes)):
-        raise ValueError(f"the fit rows hold classes {model.classes_}, not 0..{num_classes - 1}")
-    scores = [
-        f1_score(y_validation, probabilities.argmax(axis=1), average="macro")
-        for probabilities in model.staged_predict_proba(x_validation)
-    ]
+    scores: list[float] = []
+    while len(scores) < hparams["gbt_max_iterations"]:
+        model.max_iter = min(hparams["gbt_max_iterations"], len(scores) + ROUNDS_PER_CHECK)
+        model.fit(x_fit, y_fit, sample_weight=sample_weight)
+        if not np.array_equal(model.classes_, np.arange(num_classes)):
+            raise ValueError(
+                f"the fit rows hold classes {model.classes_}, not 0..{num_classes - 1}"
+            )
+        staged = itertools.islice(model.staged_predict_proba(x_validation), len(scores), None)
+        scores += [f1_score(y_validation, p.argmax(axis=1), average="macro") for p in staged]
+        if len(scores) - (int(np.argmax(scores)) + 1) >= hparams["gbt_patience"]:
+            break
     best = int(np.argmax(scores)) + 1
     del _rounds(model)[best:]  # the rounds after the best one are not served
     summary = {

@@ -99,10 +99,22 @@ def test_package_is_installed_on_the_image_stack():
     its dependencies: constraints.txt locks Python 3.11 and the image runs Python 3.10 with
     its own TFX 1.21 stack, which the install must not change."""
     (install,) = [args for args in _args("RUN") if "pip install" in args]
-    words = shlex.split(install.split("&&")[0])
-    assert words[:4] == ["python", "-m", "pip", "install"]
-    assert {"--no-deps", "--no-build-isolation", "--no-cache-dir", "."} <= set(words)
+    steps = [shlex.split(step) for step in install.split("&&")]
+    (package,) = [words for words in steps if words[-1] == "."]
+    assert package[:4] == ["python", "-m", "pip", "install"]
+    assert {"--no-deps", "--no-build-isolation", "--no-cache-dir", "."} <= set(package)
     assert "import tfx; assert tfx.__version__ == '1.21.0'" in install
+
+
+def test_the_trainers_only_extra_dependency_is_installed_at_setup_pys_pin():
+    """The Trainer fits the boosted trees with scikit-learn; nothing else is added."""
+    (install,) = [args for args in _args("RUN") if "pip install" in args]
+    steps = [shlex.split(step) for step in install.split("&&")]
+    extra = [words for words in steps if "install" in words and words[-1] != "."]
+    setup = open(os.path.join(REPO, "setup.py")).read()
+    pin = re.search(r'"(scikit-learn==[0-9.]+)"', setup).group(1)
+    assert extra == [["python", "-m", "pip", "install", "--no-cache-dir", pin]]
+    assert "sklearn.ensemble" in install  # and it imports
 
 
 def test_copies_what_setup_py_packages_and_the_schemas():

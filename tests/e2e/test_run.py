@@ -192,7 +192,12 @@ def test_metric_gate_blocks_the_push_and_gate_names_the_failing_classes(
 def test_a_run_that_regresses_against_the_blessed_model_is_not_pushed(shuttle_run, shuttle_sample):
     output, _ = shuttle_run
     before = pushed_versions(output)
-    worse = rerun(shuttle_sample, output, "training.epochs=1", "training.learning_rate=0.00001")
+    worse = rerun(  # one round of trees that barely move from the class priors
+        shuttle_sample,
+        output,
+        "training.gbt_max_iterations=1",
+        "training.gbt_learning_rate=0.00001",
+    )
     assert worse.returncode == ExitCode.METRIC_GATE_FAILED, worse.stderr + worse.stdout
     assert "macro_f1 (change)" in worse.stderr and "vs baseline" in worse.stderr
     assert pushed_versions(output) == before
@@ -242,6 +247,7 @@ def test_tuner_searches_and_the_trainer_uses_its_best_hyperparameters(shuttle_ru
         shuttle_sample,
         output,
         "evaluation.max_macro_f1_drop=1.0",  # a 2-trial search may be worse: not under test
+        "training.model=mlp",  # the Tuner searches the MLP's settings
         "tuning.enabled=true",
         "tuning.max_trials=2",
         "tuning.epochs_per_trial=2",

@@ -140,7 +140,7 @@ def test_curated_schema_outside_schema_folder_is_refused(tmp_path, monkeypatch):
 
 def test_every_executor_and_module_function_imports_by_dotted_path(tmp_path):
     """Vertex workers import executors and module code by name; nothing may live in __main__."""
-    spec = _compile(tmp_path, "pipeline.json", "tuning.enabled=true")
+    spec = _compile(tmp_path, "pipeline.json", "training.model=mlp", "tuning.enabled=true")
     dotted = set()
     for executor in spec["pipelineSpec"]["deploymentSpec"]["executors"].values():
         args = executor.get("container", {}).get("args", [])

@@ -103,7 +103,9 @@ def test_nested_keys_keep_the_defaults_of_their_siblings(tmp_path):
 
 
 def test_tuning_search_space_from_overrides():
-    config = load_config(None, ["tuning.enabled=true", "tuning.search_space.loss=[focal]"])
+    config = load_config(
+        None, ["training.model=ensemble", "tuning.enabled=true", "tuning.search_space.loss=[focal]"]
+    )
     assert config.tuning.enabled is True
     assert config.tuning.search_space.loss == ["focal"]
     assert config.tuning.search_space.depth == [1, 2, 3]
@@ -121,6 +123,14 @@ def test_tuning_search_space_from_overrides():
         ("tuning.search_space.loss=[focal, hinge]", r"search_space.loss must be one of.*'hinge'"),
         ("tuning.search_space.width=[]", r"search_space.width must list at least one value"),
         ("training.effective_number_beta=1", r"effective_number_beta must be in \[0, 1\)"),
+        ("training.model=forest", r"training.model must be one of mlp, gbt, ensemble"),
+        (
+            "training.decision_offsets=f1",
+            r"training.decision_offsets must be one of none, macro_f1",
+        ),
+        ("training.gbt_patience=0", r"gbt_max_iterations, gbt_patience and gbt_min_samples_leaf"),
+        ("training.gbt_max_leaf_nodes=1", r"training.gbt_max_leaf_nodes must be >= 2"),
+        ("tuning.enabled=true", r"tuning searches the MLP's settings; set training.model to mlp"),
         (
             "class_skew.missing_class.limit=1",
             r"unknown config key 'class_skew.missing_class.limit'",

@@ -68,7 +68,7 @@ def test_curated_schema_replaces_schema_gen_and_feeds_statistics(tmp_path):
 
 
 def test_tuner_feeds_best_hyperparameters_to_the_trainer(tmp_path):
-    components = _by_id(_pipeline("tuning.enabled=true", tmp_path=tmp_path))
+    components = _by_id(_pipeline("training.model=mlp", "tuning.enabled=true", tmp_path=tmp_path))
     assert components["Tuner"].exec_properties["tuner_fn"] == "components.modules.tuning.tuner_fn"
     hyperparameters = components["Trainer"].inputs["hyperparameters"]
     assert hyperparameters.producer_component_id == "Tuner"
@@ -77,7 +77,7 @@ def test_tuner_feeds_best_hyperparameters_to_the_trainer(tmp_path):
 
 def test_training_and_tuning_never_receive_the_eval_split(tmp_path):
     """Selection reads a validation part of train; the eval split is the Evaluator's alone."""
-    components = _by_id(_pipeline("tuning.enabled=true", tmp_path=tmp_path))
+    components = _by_id(_pipeline("training.model=mlp", "tuning.enabled=true", tmp_path=tmp_path))
     for name in ("Tuner", "Trainer"):
         for key in ("train_args", "eval_args"):
             assert json.loads(components[name].exec_properties[key]) == {"splits": ["train"]}
@@ -103,7 +103,11 @@ def test_class_skew_checks_reach_the_component_and_feed_the_gate(tmp_path):
 
 def test_transform_cache_survives_training_changes(tmp_path):
     first = _by_id(_pipeline(tmp_path=tmp_path))["Transform"].exec_properties["custom_config"]
-    second = _by_id(_pipeline("training.loss=focal", "tuning.enabled=true", tmp_path=tmp_path))
+    second = _by_id(
+        _pipeline(
+            "training.model=mlp", "training.loss=focal", "tuning.enabled=true", tmp_path=tmp_path
+        )
+    )
     assert second["Transform"].exec_properties["custom_config"] == first
 
 

@@ -1,9 +1,10 @@
 """The HTML report: every picture drawn, every text escaped."""
 
 import base64
+import dataclasses
 import re
 
-from pipeline.outcome import Failure
+from pipeline.outcome import Failure, read_only
 from pipeline.report import build_report, write_report
 from pipeline.verdict import verdict
 from tests.pipeline import outcomes
@@ -55,3 +56,18 @@ def test_a_stopped_run_shows_the_failures_and_no_evaluation(tmp_path):
     assert 'class="verdict fail"' in page and "<td>sensor_id</td>" in page
     assert set(_images(page)) == {"class distribution per split"}
     assert "<h2>Evaluation" not in page and "<h2>Training" not in page
+
+
+def test_a_trees_only_run_shows_the_trees_and_nothing_of_the_mlp():
+    run = outcomes.outcome()
+    training = {
+        k: v for k, v in run.training.items() if k not in ("tree_weight", "decision_offsets")
+    }
+    training["model"] = "gbt"
+    training["families"] = {"gbt": run.training["families"]["gbt"]}
+    run = dataclasses.replace(run, training=read_only(training))
+    page = build_report(run, verdict(run))
+    assert "Model: gbt, validation macro-F1" in page and "Boosted trees: 200 rounds" in page
+    assert (
+        "MLP:" not in page and "Weight of the trees" not in page and "Decision offsets" not in page
+    )

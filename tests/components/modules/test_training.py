@@ -230,7 +230,7 @@ def _run(data, working_dir, config, hyperparameters=None):
 
 @pytest.fixture(scope="module")
 def trained(data, tmp_path_factory):
-    config = td.custom_config()
+    config = td.custom_config(training={"model": "mlp"})
     args, model_uri = _run(data, tmp_path_factory.mktemp("run_fn"), config)
     return args, model_uri, config
 
@@ -298,7 +298,10 @@ def test_an_ensemble_run_fits_both_families_and_records_the_weight_it_chose(trai
     assert summary["model"] == "ensemble" and set(summary["families"]) == {"mlp", "gbt"}
     gbt = summary["families"]["gbt"]
     assert 1 <= gbt["best_round"] <= gbt["rounds_fitted"]
-    assert gbt["rounds_fitted"] == config["training"]["gbt_max_iterations"]
+    hparams = config["training"]
+    assert gbt["rounds_fitted"] <= hparams["gbt_max_iterations"]
+    stopped_early = gbt["rounds_fitted"] - gbt["best_round"] >= hparams["gbt_patience"]
+    assert stopped_early or gbt["rounds_fitted"] == hparams["gbt_max_iterations"]
     by_weight = summary["val_macro_f1_by_tree_weight"]
     assert set(by_weight) == {str(w) for w in ensemble.TREE_WEIGHTS}
     assert summary["val_macro_f1"] == max(by_weight.values())
@@ -352,7 +355,7 @@ def test_the_tuners_best_hyperparameters_replace_the_configured_ones(data, tmp_p
     hp.Fixed("depth", 1)
     hp.Fixed("width", 16)
     hp.Fixed("learning_rate", 0.01)
-    config = td.custom_config(training={"epochs": 2, "loss": "cross_entropy"})
+    config = td.custom_config(training={"model": "mlp", "epochs": 2, "loss": "cross_entropy"})
     # The Trainer reads the Tuner's best_hyperparameters artifact as JSON.
     hyperparameters = json.loads(json.dumps(hp.get_config()))
     _, model_uri = _run(data, tmp_path, config, hyperparameters)

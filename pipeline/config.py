@@ -150,7 +150,7 @@ class TrainingConfig(_Section):
     gbt_learning_rate: float = 0.1
     gbt_max_leaf_nodes: int = 31
     gbt_min_samples_leaf: int = 20
-    gbt_l2: float = 0.0  # L2 penalty on leaf values
+    gbt_l2: float = 1.0  # L2 penalty on leaf values; 0 let the trees diverge on kddcup
 
 
 class SearchSpaceConfig(_Section):

@@ -20,9 +20,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 def hgb(x_train: pd.DataFrame, y_train: pd.Series, x_test: pd.DataFrame, seed: int) -> np.ndarray:
     """Gradient-boosted trees with balanced class weights; text columns as categories."""
-    text = x_train.select_dtypes("object").columns
+    text = x_train.select_dtypes(exclude="number").columns
     categories = {c: pd.CategoricalDtype(x_train[c].dropna().unique()) for c in text}
-    model = HistGradientBoostingClassifier(class_weight="balanced", random_state=seed)
+    model = HistGradientBoostingClassifier(
+        class_weight="balanced", categorical_features="from_dtype", random_state=seed
+    )
     model.fit(x_train.astype(categories), y_train)
     return model.predict(x_test.astype(categories))
 

@@ -26,7 +26,7 @@ from components.modules.training import validation_rows  # noqa: E402
 
 def features(frame: pd.DataFrame, label: str) -> np.ndarray:
     columns = frame.drop(columns=[label])
-    for name in columns.select_dtypes("object"):
+    for name in columns.select_dtypes(exclude="number"):
         columns[name] = columns[name].astype("category").cat.codes
     return columns.to_numpy(np.float32)
 

@@ -20,7 +20,6 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.modules import assets, features
-from components.modules.class_weights import class_priors
 
 EXAMPLES_SPEC = tf.TensorSpec([None], tf.string, name="examples")
 
@@ -29,24 +28,21 @@ def export_model(
     model: keras.Model,
     transform_output: tft.TFTransformOutput,
     class_names: list[str],
-    class_counts: list[int],
-    posthoc_tau: float,
+    logit_offsets: np.ndarray,
     skipped_columns: list[str],
     export_dir: str,
-    decision_offsets: np.ndarray | None = None,
 ) -> None:
     """Saves the model with its serving, transform and evaluation signatures.
 
     Args:
       model: maps transformed features to class logits.
       transform_output: the Transform graph the model was trained on.
-      class_names: classes in logit order; class_counts: their train counts.
-      posthoc_tau: > 0 subtracts tau * log(prior) from the logits (post-hoc logit
-        adjustment, Menon et al. 2021).
+      class_names: classes in logit order.
+      logit_offsets: per class, added to the logits before the softmax: post-hoc
+        logit adjustment (-tau * log prior, Menon et al. 2021) plus any decision
+        offsets (components.modules.offsets); zeros serve the model as it is.
       skipped_columns: raw columns the model does not read (label, excluded).
       export_dir: where the SavedModel goes.
-      decision_offsets: per-class values added to the logits after the adjustment
-        (components.modules.offsets); None adds nothing.
     """
     # Attributes make the saver track the Transform graph and its assets.
     model.tft_serving_layer = transform_output.transform_features_layer()
@@ -58,16 +54,13 @@ def export_model(
     for column in skipped_columns:
         serving_spec.pop(column, None)
     class_table = tf.constant(class_names)
-    shift = posthoc_tau * np.log(class_priors(class_counts))
-    if decision_offsets is not None:
-        shift = shift - decision_offsets
-    logit_shift = tf.constant(shift, tf.float32)
+    offsets = tf.constant(logit_offsets, tf.float32)
 
     def predict_scores(examples):
         raw = tf.io.parse_example(examples, serving_spec)
         transformed = model.tft_serving_layer(raw)
         logits = model({key: transformed[key] for key in feature_keys})
-        return tf.nn.softmax(logits - logit_shift)
+        return tf.nn.softmax(logits + offsets)
 
     @tf.function(input_signature=[EXAMPLES_SPEC])
     def serve(examples):

@@ -1,6 +1,8 @@
-"""Trainer module code: trains the MLP on the transformed data (run_fn) and exports it.
+"""Trainer module code: fits the configured model family on the transformed data (run_fn)
+and exports it.
 
-Model selection (early stopping here, the Tuner's trials) reads a stratified
+Model selection (early stopping, the trees' rounds, the ensemble weight, decision
+offsets, the Tuner's trials) reads a stratified
 validation part carved from the train split (`validation_rows`), never the
 eval split: that one is the Evaluator's, so the gate tests a model that was
 not chosen on it. The Tuner's trials build their models through
@@ -141,14 +143,22 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     model, validation_probabilities, selection = ensemble.combine(
         members, split.validation_features(), validation_labels
     )
-    # The decisions served: post-hoc logit adjustment, then any per-class offsets.
-    served = np.log(np.maximum(validation_probabilities, 1e-30)) - posthoc_shift(data, hparams)
-    decision_offsets = np.zeros(len(data.class_names))
+    log_probabilities = np.log(np.maximum(validation_probabilities, 1e-30))
+    # What serving adds to the logits: post-hoc logit adjustment, then any decision offsets.
+    logit_offsets = -hparams["posthoc_logit_adjustment_tau"] * np.log(
+        class_priors(data.class_counts)
+    )
     if hparams["decision_offsets"] != "none":
         decision_offsets, selection["decision_offsets"] = offsets.guarded_offsets(
-            hparams["decision_offsets"], validation_labels, served, hparams["seed"]
+            hparams["decision_offsets"],
+            validation_labels,
+            log_probabilities + logit_offsets,
+            hparams["seed"],
         )
-    selection["val_macro_f1"] = ensemble.macro_f1(validation_labels, served + decision_offsets)
+        logit_offsets = logit_offsets + decision_offsets
+    selection["val_macro_f1"] = ensemble.macro_f1(
+        validation_labels, log_probabilities + logit_offsets
+    )
     summary = {
         "class_names": data.class_names,
         "class_counts": data.class_counts,
@@ -165,21 +175,14 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         model,
         transform_output,
         data.class_names,
-        data.class_counts,
-        hparams["posthoc_logit_adjustment_tau"],
+        logit_offsets,
         skipped,
         fn_args.serving_model_dir,
-        decision_offsets,
     )
     assets.write_json(fn_args.serving_model_dir, assets.TRAINING_SUMMARY_FILE, summary)
     # The schema travels with the model, so the next run can check a new drop against it.
     schema_copy = os.path.join(fn_args.serving_model_dir, assets.SCHEMA_FILE)
     tf.io.gfile.copy(fn_args.schema_path, schema_copy, overwrite=True)
-
-
-def posthoc_shift(data: TrainingData, hparams: dict[str, Any]) -> np.ndarray:
-    """What export_model subtracts from the logits: tau * log(train prior) per class."""
-    return hparams["posthoc_logit_adjustment_tau"] * np.log(class_priors(data.class_counts))
 
 
 def fit_mlp(

@@ -56,8 +56,7 @@ def _train_and_export(data, root, taus, **training_changes):
             model,
             transform_output,
             training.class_names,
-            training.class_counts,
-            tau,
+            -tau * np.log(class_priors(training.class_counts)),
             [td.LABEL, "row_id"],
             dirs[tau],
         )
@@ -212,8 +211,7 @@ def test_every_family_serves_its_own_scores_with_only_tensorflow(family, familie
         members[family],
         data.transform_output,
         training.class_names,
-        training.class_counts,
-        0.0,
+        np.zeros(len(training.class_names)),
         [td.LABEL, "row_id"],
         export_dir,
     )
@@ -231,21 +229,19 @@ def test_every_family_serves_its_own_scores_with_only_tensorflow(family, familie
     assert balanced_accuracy_score(data.eval[td.LABEL], predicted) > 0.8
 
 
-def test_decision_offsets_are_added_to_the_logits_after_the_adjustment(families, data, tmp_path):
+def test_logit_offsets_are_added_to_the_logits_of_any_family(families, data, tmp_path):
     members, training = families
     offsets = np.array([0.0, 0.5, -1.0])
     log_scores = []
-    for name, added in (("none", None), ("offsets", offsets)):
+    for name, added in (("none", np.zeros(3)), ("offsets", offsets)):
         export_dir = str(tmp_path / name)
         export_model(
             members["gbt"],
             data.transform_output,
             training.class_names,
-            training.class_counts,
-            TAU,
+            added,
             [td.LABEL, "row_id"],
             export_dir,
-            added,
         )
         log_scores.append(np.log(_serve(tf.saved_model.load(export_dir), data.eval)["scores"]))
     # As for tau: the difference less the offsets is one constant per row.

@@ -42,8 +42,9 @@ def probabilities(member: Member, features: dict[str, tf.Tensor]) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def macro_f1(labels: np.ndarray, probabilities_: np.ndarray) -> float:
-    return float(f1_score(labels, probabilities_.argmax(axis=1), average="macro"))
+def macro_f1(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Macro-F1 of the argmax of per-class scores (probabilities or their logs)."""
+    return float(f1_score(labels, scores.argmax(axis=1), average="macro"))
 
 
 def combine(

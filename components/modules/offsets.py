@@ -13,7 +13,9 @@ logits, so its `scores` are then the shifted (renormalised) probabilities.
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score, f1_score
+from sklearn.metrics import balanced_accuracy_score
+
+from components.modules.ensemble import macro_f1
 
 OFFSET_GRID = np.round(np.arange(-2.0, 2.01, 0.25), 2)  # tried for each class in turn
 PASSES = 2  # rounds of coordinate ascent over the classes
@@ -21,10 +23,9 @@ PASSES = 2  # rounds of coordinate ascent over the classes
 
 def objective_score(objective: str, labels: np.ndarray, log_probabilities: np.ndarray) -> float:
     """macro_f1 or balanced_accuracy of the argmax decisions."""
-    predicted = log_probabilities.argmax(axis=1)
     if objective == "macro_f1":
-        return float(f1_score(labels, predicted, average="macro"))
-    return float(balanced_accuracy_score(labels, predicted))
+        return macro_f1(labels, log_probabilities)
+    return float(balanced_accuracy_score(labels, log_probabilities.argmax(axis=1)))
 
 
 def fit_offsets(objective: str, labels: np.ndarray, log_probabilities: np.ndarray) -> np.ndarray:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import f1_score
 
 from components.modules import features
+from components.modules.ensemble import macro_f1
 
 ROUNDS_PER_CHECK = 25  # boosting rounds added between two looks at the validation rows
 
@@ -70,7 +70,7 @@ def fit_trees(
                 f"the fit rows hold classes {model.classes_}, not 0..{num_classes - 1}"
             )
         staged = itertools.islice(model.staged_predict_proba(x_validation), len(scores), None)
-        scores += [f1_score(y_validation, p.argmax(axis=1), average="macro") for p in staged]
+        scores += [macro_f1(y_validation, probabilities) for probabilities in staged]
         if len(scores) - (int(np.argmax(scores)) + 1) >= hparams["gbt_patience"]:
             break
     best = int(np.argmax(scores)) + 1

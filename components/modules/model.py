@@ -46,8 +46,9 @@ def build_model(
     """Returns an uncompiled MLP that maps transformed features to class logits.
 
     Args:
-      feature_spec: transformed feature spec without the label; float features
-        are numeric, int features are vocabulary indices.
+      feature_spec: transformed feature spec without the label: the numeric
+        columns' z-scores and quantile positions, [columns] each, and one
+        vocabulary index per categorical column.
       vocabulary_sizes: number of distinct indices per categorical feature.
       num_classes: K, the width of the output layer.
       hparams: hidden_units, dropout, l2, numeric_encoding and ple_dim (see
@@ -55,15 +56,14 @@ def build_model(
     """
     inputs, encoded = {}, []
     for key in sorted(feature_spec):
-        if key == features.QUANTILE_POSITIONS_KEY:
+        if feature_spec[key].dtype == tf.float32:  # z-scores or quantile positions
             columns = feature_spec[key].shape[-1]
             inputs[key] = keras.Input(shape=(columns,), name=key, dtype="float32")
-            if hparams["numeric_encoding"] == "ple":
+            if key != features.QUANTILE_POSITIONS_KEY:
+                encoded.append(inputs[key])
+            elif hparams["numeric_encoding"] == "ple":
                 embedding = PiecewiseLinearEmbedding(features.QUANTILE_BINS, hparams["ple_dim"])
                 encoded.append(embedding(inputs[key]))
-        elif feature_spec[key].dtype == tf.float32:
-            inputs[key] = keras.Input(shape=(1,), name=key, dtype="float32")
-            encoded.append(inputs[key])
         else:
             inputs[key] = keras.Input(shape=(1,), name=key, dtype="int64")
             size = vocabulary_sizes[key]

@@ -1,8 +1,8 @@
 """Transform's preprocessing_fn: schema-driven features and the label vocabulary.
 
 Numeric columns are z-scored with their train mean and variance, missing values
-becoming 0 (the mean); string columns and the int columns named in
-`categorical_columns` go through a vocabulary;
+becoming 0 (the mean), and leave as one [batch, columns] tensor; string columns
+and the int columns named in `categorical_columns` go through a vocabulary;
 the label becomes an index in the `label` vocabulary, which ships with the
 model so the serving signature can return class names. A second vocabulary
 stores the train count of every class, from which the Trainer derives class
@@ -86,10 +86,12 @@ def _impute_and_scale(numeric: dict[str, Any]) -> dict[str, tf.Tensor]:
     """Z-scores each column with the train mean and variance of its present values; missing -> 0.
 
     All numeric columns go through one [batch, columns] analyzer, with missing
-    values as NaN (tf.Transform's mean and variance skip them). One analyzer
-    instead of one per column is what keeps Transform's cost flat in the
-    number of columns: each analyzer adds graph tracing and Beam stages. The
-    quantile positions of all columns come from three more such analyzers.
+    values as NaN (tf.Transform's mean and variance skip them), and leave as one
+    output. One analyzer and one output instead of one per column is what keeps
+    Transform's cost flat in the number of columns: each analyzer adds graph
+    tracing and Beam stages, and loading the transform graph walks it once per
+    output. The quantile positions of all columns come from three more such
+    analyzers.
     """
     keys = sorted(numeric)
     stacked = tf.concat(
@@ -101,14 +103,15 @@ def _impute_and_scale(numeric: dict[str, Any]) -> dict[str, tf.Tensor]:
     )
     scaled = tft.scale_to_z_score(stacked, elementwise=True)
     scaled = tf.where(tf.math.is_nan(stacked), 0.0, scaled)
-    outputs = {key: scaled[:, index : index + 1] for index, key in enumerate(keys)}
-    outputs[features.QUANTILE_POSITIONS_KEY] = quantile_positions(
-        scaled,
-        tft.quantiles(scaled, features.QUANTILE_BINS, epsilon=0.01, reduce_instance_dims=False),
-        tft.min(scaled, reduce_instance_dims=False),
-        tft.max(scaled, reduce_instance_dims=False),
-    )
-    return outputs
+    return {
+        features.NUMERIC_KEY: scaled,
+        features.QUANTILE_POSITIONS_KEY: quantile_positions(
+            scaled,
+            tft.quantiles(scaled, features.QUANTILE_BINS, epsilon=0.01, reduce_instance_dims=False),
+            tft.min(scaled, reduce_instance_dims=False),
+            tft.max(scaled, reduce_instance_dims=False),
+        ),
+    }
 
 
 def quantile_positions(

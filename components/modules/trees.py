@@ -24,7 +24,7 @@ ROUNDS_PER_CHECK = 25  # boosting rounds added between two looks at the validati
 
 
 def tree_feature_keys(feature_spec: dict[str, Any]) -> list[str]:
-    """The one-column features the trees split on, in matrix column order.
+    """The features the trees split on, in key order: the z-scores and the categorical indices.
 
     The quantile positions are left out: a monotone map of the z-scores, they
     offer a tree no new cut. Categorical indices are split on as numbers.
@@ -33,7 +33,7 @@ def tree_feature_keys(feature_spec: dict[str, Any]) -> list[str]:
 
 
 def feature_matrix(columns: dict[str, Any], keys: list[str]) -> np.ndarray:
-    """[rows, len(keys)] float32 from the per-feature [rows, 1] tensors."""
+    """[rows, all columns] float32 from the [rows, columns] features, in `keys` order."""
     return np.concatenate([np.asarray(columns[key], dtype=np.float32) for key in keys], axis=1)
 
 

@@ -11,7 +11,7 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from components.modules.features import QUANTILE_BINS
+from components.modules.features import NUMERIC_KEY, QUANTILE_BINS, QUANTILE_POSITIONS_KEY
 from components.modules.preprocessing import MISSING_CATEGORY, preprocessing_fn, quantile_positions
 
 FEATURE_SPEC = {
@@ -79,21 +79,18 @@ def transformed(tmp_path_factory):
 
 def test_outputs_use_safe_keys_and_skip_label_and_excluded_columns(transformed):
     rows, _ = transformed
-    assert set(rows[0]) == {
-        "speed_kmh_xf",
-        "color_xf",
-        "code_xf",
-        "count_xf",
-        "flat_xf",
-        "label_xf",
-        "quantile_positions_xf",
-    }
+    assert set(rows[0]) == {"color_xf", "code_xf", "label_xf", NUMERIC_KEY, QUANTILE_POSITIONS_KEY}
+
+
+def _numeric(rows: list[dict]) -> np.ndarray:
+    """[rows, columns]: count_xf, flat_xf, speed_kmh_xf, the numeric columns in key order."""
+    return np.array([np.ravel(row[NUMERIC_KEY]) for row in rows])
 
 
 def test_quantile_positions_order_each_numeric_column_from_0_to_the_bins(transformed):
     """Columns in key order: count_xf, flat_xf, speed_kmh_xf; values 4/0/2, 5/5/5, 1/-/3."""
     rows, _ = transformed
-    positions = np.array([np.ravel(row["quantile_positions_xf"]) for row in rows])
+    positions = np.array([np.ravel(row[QUANTILE_POSITIONS_KEY]) for row in rows])
     assert positions.shape == (3, 3)
     assert (positions >= 0).all() and (positions <= QUANTILE_BINS).all()
     count, flat, speed = positions.T
@@ -115,18 +112,17 @@ def test_a_position_is_the_bin_plus_the_fraction_of_the_bin():
 
 def test_numeric_values_are_z_scored_by_the_present_values_and_missing_is_the_mean(transformed):
     rows, _ = transformed
-    speeds = np.array([float(np.ravel(row["speed_kmh_xf"])[0]) for row in rows])
+    speeds = _numeric(rows)[:, 2]
     # Present values 1 and 3: mean 2, standard deviation 1; missing -> the mean -> 0.
     np.testing.assert_allclose(speeds, [-1.0, 0.0, 1.0], atol=1e-6)
 
 
 def test_each_numeric_column_has_its_own_mean_and_variance(transformed):
     rows, _ = transformed
-    counts = [float(np.ravel(row["count_xf"])[0]) for row in rows]
-    flats = [float(np.ravel(row["flat_xf"])[0]) for row in rows]
+    counts, flats, _ = _numeric(rows).T
     # 4, 0, 2: mean 2, population standard deviation sqrt(8/3).
     np.testing.assert_allclose(counts, np.array([2.0, -2.0, 0.0]) / np.sqrt(8 / 3), atol=1e-6)
-    assert flats == [0.0, 0.0, 0.0]  # no spread: centred, not divided by 0
+    assert flats.tolist() == [0.0, 0.0, 0.0]  # no spread: centred, not divided by 0
 
 
 def test_label_and_categories_are_vocabulary_indices_by_frequency(transformed):

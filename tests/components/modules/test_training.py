@@ -57,14 +57,17 @@ def _file_labels(data, split_name: str) -> list[int]:
     ]
 
 
+def _x1(columns: dict[str, tf.Tensor]) -> np.ndarray:
+    """The transformed x1 per row: the first of the numeric columns (x1, x2 in key order)."""
+    return columns[features.NUMERIC_KEY].numpy()[:, 0]
+
+
 def _rows(batches: tf.data.Dataset) -> list[tuple[float, int]]:
     """(x1, label) per row, in dataset order: x1 is continuous, so it identifies a row."""
     return [
         (float(x1), int(label))
         for features_batch, labels in batches
-        for x1, label in zip(
-            features_batch["x1_xf"].numpy().ravel(), labels.numpy().ravel(), strict=True
-        )
+        for x1, label in zip(_x1(features_batch), labels.numpy().ravel(), strict=True)
     ]
 
 
@@ -80,7 +83,8 @@ def test_class_names_follow_the_vocabulary_and_counts_are_the_train_counts(train
 
 
 def test_features_exclude_the_label_and_vocabularies_count_the_oov_bucket(training_data):
-    assert set(training_data.feature_spec) == {"x1_xf", "x2_xf", "color_xf", QUANTILE_POSITIONS}
+    assert set(training_data.feature_spec) == {features.NUMERIC_KEY, "color_xf", QUANTILE_POSITIONS}
+    assert training_data.feature_spec[features.NUMERIC_KEY].shape == [2]  # x1, x2
     assert training_data.vocabulary_sizes == {"color_xf": 3 + 1}  # red, green, blue + OOV
 
 
@@ -165,9 +169,9 @@ def test_selection_uses_a_stratified_part_of_train_and_never_the_eval_split(spli
     fit_x1, validation_x1 = {x1 for x1, _ in fit}, {x1 for x1, _ in validation}
     assert not fit_x1 & validation_x1  # disjoint
     assert sorted(fit + validation) == sorted(  # together: exactly the train split
-        zip(train_rows["x1_xf"].numpy().ravel().tolist(), _file_labels(data, "train"), strict=True)
+        zip(_x1(train_rows).tolist(), _file_labels(data, "train"), strict=True)
     )
-    assert not set(eval_rows["x1_xf"].numpy().ravel().tolist()) & (fit_x1 | validation_x1)
+    assert not set(_x1(eval_rows).tolist()) & (fit_x1 | validation_x1)
     assert sizes == {"fit_examples": len(fit), "validation_examples": len(validation)}
     counts = collections.Counter(label for _, label in validation)
     train_counts = collections.Counter(_file_labels(data, "train"))
@@ -187,7 +191,8 @@ def test_batches_have_the_batch_size_every_feature_and_labels_in_range(
     for batch, batch_labels in batched:
         assert set(batch) == set(training_data.feature_spec)
         for key, values in batch.items():
-            width = 2 if key == QUANTILE_POSITIONS else 1  # x1 and x2; one value per column
+            numeric = key in (features.NUMERIC_KEY, QUANTILE_POSITIONS)
+            width = 2 if numeric else 1  # x1 and x2; one index for the category
             assert values.shape == (batch_labels.shape[0], width), key
         assert 0 <= int(tf.reduce_min(batch_labels))
         assert int(tf.reduce_max(batch_labels)) < num_classes
@@ -336,7 +341,7 @@ def test_the_export_is_the_model_selected_on_the_validation_rows(run, request, d
     args, model_uri, _ = request.getfixturevalue(run)
     model = tf.saved_model.load(args.serving_model_dir)
     with_labels = tf.constant(td.serialized_examples(data.train, with_label=True))
-    x1 = model.signatures["transform_features"](examples=with_labels)["x1_xf"].numpy().ravel()
+    x1 = _x1(model.signatures["transform_features"](examples=with_labels))
     _, validation, _ = split
     validation_x1 = np.array([value for value, _ in validation])
     chosen = np.isclose(x1[:, None], validation_x1[None, :], atol=1e-6).any(axis=1)

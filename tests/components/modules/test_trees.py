@@ -104,13 +104,13 @@ def test_fitting_without_a_class_is_refused():
         trees.fit_trees(x[kept], y[kept], np.ones(kept.sum()), x, y, 3, HPARAMS)
 
 
-def test_the_trees_split_on_one_column_features_not_the_quantile_positions():
-    spec = {"b_xf": None, "a_xf": None, features.QUANTILE_POSITIONS_KEY: None, "c_xf": None}
-    assert trees.tree_feature_keys(spec) == ["a_xf", "b_xf", "c_xf"]
-    columns = {"a_xf": np.array([[1], [2]]), "b_xf": np.array([[3.5], [4.5]])}
-    matrix = trees.feature_matrix(columns, ["b_xf", "a_xf"])
+def test_the_trees_split_on_the_z_scores_and_categories_not_the_quantile_positions():
+    spec = {features.NUMERIC_KEY: None, features.QUANTILE_POSITIONS_KEY: None, "color_xf": None}
+    assert trees.tree_feature_keys(spec) == ["color_xf", features.NUMERIC_KEY]
+    columns = {features.NUMERIC_KEY: np.array([[1.5, 2.0], [3.0, 4.0]]), "color_xf": [[0], [1]]}
+    matrix = trees.feature_matrix(columns, ["color_xf", features.NUMERIC_KEY])
     assert matrix.dtype == np.float32
-    np.testing.assert_array_equal(matrix, [[3.5, 1.0], [4.5, 2.0]])
+    np.testing.assert_array_equal(matrix, [[0.0, 1.5, 2.0], [1.0, 3.0, 4.0]])
 
 
 def test_the_tree_copy_saves_and_loads_with_tensorflow_alone(tmp_path):

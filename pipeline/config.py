@@ -151,6 +151,7 @@ class TrainingConfig(_Section):
     gbt_max_leaf_nodes: int = 31
     gbt_min_samples_leaf: int = 20
     gbt_l2: float = 1.0  # L2 penalty on leaf values; 0 let the trees diverge on kddcup
+    gbt_refit: bool = True  # once the rounds are chosen, boost again on all train rows
 
 
 class SearchSpaceConfig(_Section):

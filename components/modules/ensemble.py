@@ -51,30 +51,37 @@ def combine(
     members: dict[str, Member],
     validation_features: dict[str, tf.Tensor],
     validation_labels: np.ndarray,
-) -> tuple[Member, np.ndarray, dict[str, Any]]:
-    """The model to export, its validation probabilities, and for two families the weight.
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The validation probabilities of the model to export and, for two families, its weight.
 
     Args:
       members: "mlp", "gbt" or both, each mapping transformed features to logits.
+
+    Returns:
+      The probabilities, and {} or the chosen `tree_weight` with the macro-F1 of
+      every weight tried; `assemble` builds the model from it.
     """
     scores = {name: probabilities(m, validation_features) for name, m in members.items()}
     if len(members) == 1:
-        ((name, model),) = members.items()
-        return model, scores[name], {}
+        return next(iter(scores.values())), {}
     mixed = {
         weight: (1.0 - weight) * scores["mlp"] + weight * scores["gbt"] for weight in TREE_WEIGHTS
     }
     by_weight = {weight: macro_f1(validation_labels, mixed[weight]) for weight in TREE_WEIGHTS}
     best = max(TREE_WEIGHTS, key=by_weight.get)  # the first of equal scores
-    if best in (0.0, 1.0):
-        model = members["gbt" if best else "mlp"]
-    else:
-        model = ProbabilityAverage(members["mlp"], members["gbt"], best)
     return (
-        model,
         mixed[best],
         {
             "tree_weight": best,
             "val_macro_f1_by_tree_weight": {str(w): s for w, s in by_weight.items()},
         },
     )
+
+
+def assemble(members: dict[str, Member], tree_weight: float | None) -> Member:
+    """The one member, or both averaged with the trees' weight (0 or 1: one of them alone)."""
+    if len(members) == 1:
+        return next(iter(members.values()))
+    if tree_weight in (0.0, 1.0):
+        return members["gbt" if tree_weight else "mlp"]
+    return ProbabilityAverage(members["mlp"], members["gbt"], tree_weight)

@@ -134,13 +134,14 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         split.sizes(),
     )
     family = hparams["model"]
-    members, reports = {}, {}
+    members, served, reports = {}, {}, {}  # families as selection scores them, as served
     if family in ("mlp", "ensemble"):
         members["mlp"], reports["mlp"] = fit_mlp(data, hparams, split, fn_args.model_run_dir)
+        served["mlp"] = members["mlp"]
     if family in ("gbt", "ensemble"):
-        members["gbt"], reports["gbt"] = fit_gbt(data, hparams, split)
+        members["gbt"], served["gbt"], reports["gbt"] = fit_gbt(data, hparams, split)
     validation_labels = split.labels[split.validation]
-    model, validation_probabilities, selection = ensemble.combine(
+    validation_probabilities, selection = ensemble.combine(
         members, split.validation_features(), validation_labels
     )
     log_probabilities = np.log(np.maximum(validation_probabilities, 1e-30))
@@ -172,7 +173,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     }
     skipped = [config["label"], *config.get("exclude_columns", [])]
     export_model(
-        model,
+        ensemble.assemble(served, selection.get("tree_weight")),
         transform_output,
         data.class_names,
         logit_offsets,
@@ -217,21 +218,38 @@ def fit_mlp(
 
 def fit_gbt(
     data: TrainingData, hparams: dict[str, Any], split: "SelectionSplit"
-) -> tuple[trees.TreeEnsemble, dict[str, Any]]:
-    """Boosted trees with the class weights as sample weights, rounds chosen on validation."""
+) -> tuple[trees.TreeEnsemble, trees.TreeEnsemble, dict[str, Any]]:
+    """Boosted trees with the class weights as sample weights, rounds chosen on validation.
+
+    Returns the trees selection scores on the validation rows, the trees to serve
+    and a summary. With `gbt_refit` the served trees are boosted again on all
+    train rows for best_round * train rows / fit rows rounds (more rows take more
+    rounds to fit as closely): once the validation rows have chosen the rounds,
+    they are worth more as training rows, since the eval split and the validation
+    part leave the trees two thirds of the data. Nothing is chosen on the
+    validation rows with the refit trees, which have seen them.
+    """
     keys = trees.tree_feature_keys(data.feature_spec)
     x = trees.feature_matrix(split.columns, keys)
     y = split.labels
-    fitted, report = trees.fit_trees(
-        x[split.fit],
-        y[split.fit],
-        data.weights(hparams)[y[split.fit]],
-        x[split.validation],
-        y[split.validation],
-        len(data.class_names),
-        hparams,
+    weights = data.weights(hparams)[y]
+    num_classes = len(data.class_names)
+    fit, validation = split.fit, split.validation
+    selected, report = trees.fit_trees(
+        x[fit], y[fit], weights[fit], x[validation], y[validation], num_classes, hparams
     )
-    return trees.TreeEnsemble(fitted, keys), report
+    if not hparams["gbt_refit"]:
+        selected_trees = trees.TreeEnsemble(selected, keys)
+        return selected_trees, selected_trees, report
+    start = time.monotonic()
+    rounds = max(1, round(report["best_round"] * len(y) / len(fit)))
+    served = trees.refit_trees(x, y, weights, rounds, num_classes, hparams)
+    report["refit"] = {
+        "rounds": rounds,
+        "rows": len(y),
+        "seconds": round(time.monotonic() - start, 1),
+    }
+    return trees.TreeEnsemble(selected, keys), trees.TreeEnsemble(served, keys), report
 
 
 def read_class_vocabulary(transform_output: tft.TFTransformOutput) -> list[str]:

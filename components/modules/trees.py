@@ -52,23 +52,11 @@ def fit_trees(
     Returns the fitted model (trimmed to the best round) and a summary for training.json.
     """
     start = time.monotonic()
-    model = HistGradientBoostingClassifier(
-        learning_rate=hparams["gbt_learning_rate"],
-        max_leaf_nodes=hparams["gbt_max_leaf_nodes"],
-        min_samples_leaf=hparams["gbt_min_samples_leaf"],
-        l2_regularization=hparams["gbt_l2"],
-        early_stopping=False,
-        warm_start=True,  # each fit() adds rounds to the ones already there
-        random_state=hparams["seed"],
-    )
+    model = _classifier(hparams, warm_start=True)  # each fit() adds rounds to those there
     scores: list[float] = []
     while len(scores) < hparams["gbt_max_iterations"]:
         model.max_iter = min(hparams["gbt_max_iterations"], len(scores) + ROUNDS_PER_CHECK)
-        model.fit(x_fit, y_fit, sample_weight=sample_weight)
-        if not np.array_equal(model.classes_, np.arange(num_classes)):
-            raise ValueError(
-                f"the fit rows hold classes {model.classes_}, not 0..{num_classes - 1}"
-            )
+        _fit(model, x_fit, y_fit, sample_weight, num_classes)
         staged = itertools.islice(model.staged_predict_proba(x_validation), len(scores), None)
         scores += [macro_f1(y_validation, probabilities) for probabilities in staged]
         if len(scores) - (int(np.argmax(scores)) + 1) >= hparams["gbt_patience"]:
@@ -83,6 +71,46 @@ def fit_trees(
     }
     logging.info("Gradient-boosted trees: %s", summary)
     return model, summary
+
+
+def refit_trees(
+    x: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray,
+    rounds: int,
+    num_classes: int,
+    hparams: dict[str, Any],
+) -> HistGradientBoostingClassifier:
+    """Boosts `rounds` rounds on all the given rows, with no look at held-out rows."""
+    model = _classifier(hparams, warm_start=False)
+    model.max_iter = rounds
+    return _fit(model, x, y, sample_weight, num_classes)
+
+
+def _classifier(hparams: dict[str, Any], warm_start: bool) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        learning_rate=hparams["gbt_learning_rate"],
+        max_leaf_nodes=hparams["gbt_max_leaf_nodes"],
+        min_samples_leaf=hparams["gbt_min_samples_leaf"],
+        l2_regularization=hparams["gbt_l2"],
+        early_stopping=False,
+        warm_start=warm_start,
+        random_state=hparams["seed"],
+    )
+
+
+def _fit(
+    model: HistGradientBoostingClassifier,
+    x: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray,
+    num_classes: int,
+) -> HistGradientBoostingClassifier:
+    """Fits, refusing rows that lack a class: the trees' outputs must line up with the labels."""
+    model.fit(x, y, sample_weight=sample_weight)
+    if not np.array_equal(model.classes_, np.arange(num_classes)):
+        raise ValueError(f"the fit rows hold classes {model.classes_}, not 0..{num_classes - 1}")
+    return model
 
 
 def _rounds(model: HistGradientBoostingClassifier) -> list[list[Any]]:

@@ -97,6 +97,7 @@ def outcome(**changes) -> RunOutcome:
                         "best_round": 37,
                         "best_val_macro_f1": 0.6,
                         "seconds": 1.5,
+                        "refit": {"rounds": 44, "rows": 1000, "seconds": 1.8},
                     },
                 },
                 "tuned": False,

@@ -68,6 +68,7 @@ def test_a_trees_only_run_shows_the_trees_and_nothing_of_the_mlp():
     run = dataclasses.replace(run, training=read_only(training))
     page = build_report(run, verdict(run))
     assert "Model: gbt, validation macro-F1" in page and "Boosted trees: 200 rounds" in page
+    assert "served trees refit on all 1000 train rows for 44 rounds" in page
     assert (
         "MLP:" not in page and "Weight of the trees" not in page and "Decision offsets" not in page
     )

@@ -25,8 +25,8 @@ def _logits(predicted: list[int], confidence: float = 2.0) -> np.ndarray:
 def test_one_family_is_exported_as_it_is_with_its_validation_probabilities():
     logits = _logits([0, 0, 1, 1, 2, 2, 0, 2])
     member = _member(logits)
-    model, validation, selection = ensemble.combine({"gbt": member}, _features(), LABELS)
-    assert model is member and selection == {}
+    validation, selection = ensemble.combine({"gbt": member}, _features(), LABELS)
+    assert selection == {} and ensemble.assemble({"gbt": member}, None) is member
     np.testing.assert_allclose(validation, tf.nn.softmax(logits).numpy(), atol=1e-6)
 
 
@@ -35,28 +35,31 @@ def test_when_each_family_is_right_where_the_other_is_wrong_the_average_wins():
     mlp = _logits([0, 0, 1, 1, 2, 2, 1, 0], confidence=1.0)
     trees = _logits([1, 1, 1, 1, 2, 2, 0, 1], confidence=0.3)
     mlp[[6, 7]] *= 0.2
-    model, validation, selection = ensemble.combine(
-        {"mlp": _member(mlp), "gbt": _member(trees)}, _features(), LABELS
-    )
+    members = {"mlp": _member(mlp), "gbt": _member(trees)}
+    validation, selection = ensemble.combine(members, _features(), LABELS)
+    model = ensemble.assemble(members, selection["tree_weight"])
     assert ensemble.macro_f1(LABELS, validation) == 1.0
     assert selection["val_macro_f1_by_tree_weight"][str(selection["tree_weight"])] == 1.0
     assert selection["val_macro_f1_by_tree_weight"]["0.0"] < 1.0
     assert selection["val_macro_f1_by_tree_weight"]["1.0"] < 1.0
     assert isinstance(model, ensemble.ProbabilityAverage)
     assert model.tree_weight == selection["tree_weight"] and 0 < model.tree_weight < 1
+    np.testing.assert_allclose(ensemble.probabilities(model, _features()), validation, atol=1e-6)
 
 
 def test_a_tie_keeps_the_plain_average_and_a_clear_winner_is_exported_alone():
     right = _member(_logits(list(LABELS)))
-    model, _, selection = ensemble.combine({"mlp": right, "gbt": right}, _features(), LABELS)
-    assert selection["tree_weight"] == 0.5 and isinstance(model, ensemble.ProbabilityAverage)
+    _, selection = ensemble.combine({"mlp": right, "gbt": right}, _features(), LABELS)
+    assert selection["tree_weight"] == 0.5
+    average = ensemble.assemble({"mlp": right, "gbt": right}, 0.5)
+    assert isinstance(average, ensemble.ProbabilityAverage)
     # Sure and wrong against unsure and right: only the trees alone get every row.
     wrong = _member(_logits([2, 2, 0, 0, 1, 1, 2, 0], confidence=20.0))
     unsure = _member(_logits(list(LABELS), confidence=0.3))
-    model, validation, selection = ensemble.combine(
-        {"mlp": wrong, "gbt": unsure}, _features(), LABELS
-    )
-    assert selection["tree_weight"] == 1.0 and model is unsure
+    members = {"mlp": wrong, "gbt": unsure}
+    validation, selection = ensemble.combine(members, _features(), LABELS)
+    assert selection["tree_weight"] == 1.0
+    assert ensemble.assemble(members, 1.0) is unsure and ensemble.assemble(members, 0.0) is wrong
     assert ensemble.macro_f1(LABELS, validation) == 1.0
 
 

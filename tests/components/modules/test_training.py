@@ -18,7 +18,7 @@ from sklearn.metrics import balanced_accuracy_score, f1_score
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.utils import io_utils
 
-from components.modules import assets, ensemble, features
+from components.modules import assets, ensemble, features, trees
 from components.modules.class_weights import class_weights
 from components.modules.features import QUANTILE_POSITIONS_KEY as QUANTILE_POSITIONS
 from components.modules.training import (
@@ -292,7 +292,8 @@ def test_the_exported_model_beats_chance_on_eval(trained, data):
 
 @pytest.fixture(scope="module")
 def trained_ensemble(data, tmp_path_factory):
-    config = td.custom_config(training={"model": "ensemble"})
+    # Without the trees' refit, the served model is the one selection scored.
+    config = td.custom_config(training={"model": "ensemble", "gbt_refit": False})
     args, model_uri = _run(data, tmp_path_factory.mktemp("run_fn_ensemble"), config)
     return args, model_uri, config
 
@@ -317,9 +318,57 @@ def test_an_ensemble_run_fits_both_families_and_records_the_weight_it_chose(trai
 
 @pytest.fixture(scope="module")
 def trained_with_offsets(data, tmp_path_factory):
-    config = td.custom_config(training={"model": "gbt", "decision_offsets": "macro_f1"})
+    config = td.custom_config(
+        training={"model": "gbt", "decision_offsets": "macro_f1", "gbt_refit": False}
+    )
     args, model_uri = _run(data, tmp_path_factory.mktemp("run_fn_offsets"), config)
     return args, model_uri, config
+
+
+@pytest.fixture(scope="module")
+def trained_gbt(data, tmp_path_factory):
+    """The default family with its defaults: the trees refit on all train rows."""
+    config = td.custom_config(training={"model": "gbt"})
+    args, model_uri = _run(data, tmp_path_factory.mktemp("run_fn_gbt"), config)
+    return args, model_uri, config
+
+
+def test_the_served_trees_are_refit_on_all_train_rows_after_selection(
+    trained_gbt, trained_with_offsets, data, fn_args, training_data
+):
+    args, model_uri, config = trained_gbt
+    hparams = config["training"]
+    summary = assets.read_training_summary(model_uri)
+    gbt = summary["families"]["gbt"]
+    train_rows = summary["fit_examples"] + summary["validation_examples"]
+    expected_rounds = round(gbt["best_round"] * train_rows / summary["fit_examples"])
+    assert gbt["refit"]["rounds"] == expected_rounds and gbt["refit"]["rows"] == len(data.train)
+    # Selection is the same as without the refit (same seed, same rows): only the
+    # served trees change.
+    unrefit = assets.read_training_summary(trained_with_offsets[1])["families"]["gbt"]
+    assert (gbt["best_round"], gbt["best_val_macro_f1"]) == (
+        unrefit["best_round"],
+        unrefit["best_val_macro_f1"],
+    )
+    # What is served is scikit-learn's fit on every train row for those rounds.
+    columns, labels = load_examples(fn_args.train_files, fn_args, data.transform_output)
+    keys = trees.tree_feature_keys(training_data.feature_spec)
+    reference = trees.refit_trees(
+        trees.feature_matrix(columns, keys),
+        labels,
+        training_data.weights(hparams)[labels],
+        expected_rounds,
+        len(training_data.class_names),
+        hparams,
+    )
+    model = tf.saved_model.load(args.serving_model_dir)
+    examples = tf.constant(td.serialized_examples(data.eval, with_label=True))
+    eval_columns = model.signatures["transform_features"](examples=examples)
+    np.testing.assert_allclose(
+        model.signatures["serving_default"](examples=examples)["scores"].numpy(),
+        reference.predict_proba(trees.feature_matrix(eval_columns, keys)),
+        atol=1e-5,
+    )
 
 
 def test_decision_offsets_are_checked_on_halves_and_recorded(trained_with_offsets, training_data):

@@ -89,6 +89,25 @@ def test_the_kept_round_is_the_best_on_validation_and_later_rounds_are_dropped()
     assert summary["best_val_macro_f1"] == pytest.approx(max(staged))
 
 
+def test_a_refit_boosts_the_given_rounds_on_all_the_rows_it_is_given():
+    x, y = _data(3, seed=2)
+    weights = np.where(y == 2, 3.0, 1.0)
+    model = trees.refit_trees(x, y, weights, 7, 3, HPARAMS)
+    reference = HistGradientBoostingClassifier(
+        learning_rate=0.1,
+        max_iter=7,
+        max_leaf_nodes=15,
+        min_samples_leaf=5,
+        l2_regularization=0.0,
+        early_stopping=False,
+        random_state=3,
+    ).fit(x, y, sample_weight=weights)
+    assert model.n_iter_ == 7
+    np.testing.assert_allclose(model.predict_proba(x), reference.predict_proba(x), atol=1e-12)
+    with pytest.raises(ValueError, match="not 0..2"):
+        trees.refit_trees(x[y != 1], y[y != 1], weights[y != 1], 7, 3, HPARAMS)
+
+
 def test_class_weights_are_sample_weights():
     x, y = _data(3, seed=1)
     weights = np.where(y == 2, 20.0, 1.0)

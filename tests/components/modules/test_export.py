@@ -199,7 +199,7 @@ def families(data, tmp_path_factory):
     training = TrainingData.load(data.transform_output)
     split = SelectionSplit.load(td.fn_args(data, str(root)), data.transform_output, hparams)
     mlp, _ = fit_mlp(training, hparams, split, str(root / "logs"))
-    gbt, _ = fit_gbt(training, hparams, split)
+    _, gbt, _ = fit_gbt(training, hparams, split)  # the served trees
     return {"mlp": mlp, "gbt": gbt, "ensemble": ProbabilityAverage(mlp, gbt, 0.5)}, training
 
 

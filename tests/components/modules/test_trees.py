@@ -39,6 +39,19 @@ def _fit(num_classes: int):
     return model, summary, x, y
 
 
+def _reference(rounds: int) -> HistGradientBoostingClassifier:
+    """scikit-learn's trees with HPARAMS, boosted `rounds` rounds in one go."""
+    return HistGradientBoostingClassifier(
+        learning_rate=0.1,
+        max_iter=rounds,
+        max_leaf_nodes=15,
+        min_samples_leaf=5,
+        l2_regularization=0.0,
+        early_stopping=False,
+        random_state=3,
+    )
+
+
 def _tf_probabilities(model, x: np.ndarray) -> np.ndarray:
     keys = [f"c{i}_xf" for i in range(x.shape[1])]
     ensemble = trees.TreeEnsemble(model, keys)
@@ -73,14 +86,7 @@ def test_the_kept_round_is_the_best_on_validation_and_later_rounds_are_dropped()
     fit, validation = slice(0, 1000), slice(1000, None)
     assert summary["rounds_fitted"] == HPARAMS["gbt_max_iterations"]
     assert model.n_iter_ == summary["best_round"]
-    reference = HistGradientBoostingClassifier(
-        learning_rate=0.1,
-        max_iter=40,
-        max_leaf_nodes=15,
-        min_samples_leaf=5,
-        early_stopping=False,
-        random_state=3,
-    ).fit(x[fit], y[fit])
+    reference = _reference(40).fit(x[fit], y[fit])
     staged = [
         f1_score(y[validation], p.argmax(axis=1), average="macro")
         for p in reference.staged_predict_proba(x[validation])
@@ -93,15 +99,7 @@ def test_a_refit_boosts_the_given_rounds_on_all_the_rows_it_is_given():
     x, y = _data(3, seed=2)
     weights = np.where(y == 2, 3.0, 1.0)
     model = trees.refit_trees(x, y, weights, 7, 3, HPARAMS)
-    reference = HistGradientBoostingClassifier(
-        learning_rate=0.1,
-        max_iter=7,
-        max_leaf_nodes=15,
-        min_samples_leaf=5,
-        l2_regularization=0.0,
-        early_stopping=False,
-        random_state=3,
-    ).fit(x, y, sample_weight=weights)
+    reference = _reference(7).fit(x, y, sample_weight=weights)
     assert model.n_iter_ == 7
     np.testing.assert_allclose(model.predict_proba(x), reference.predict_proba(x), atol=1e-12)
     with pytest.raises(ValueError, match="not 0..2"):

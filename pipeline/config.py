@@ -89,6 +89,7 @@ with warnings.catch_warnings():
         label: Text = ""  # the label column
         exclude_columns: ListOf[Text] = []  # e.g. ID columns
         categorical_columns: ListOf[Text] = []  # int codes
+        numeric_columns: ListOf[Text] = []  # int columns never embedded per value
         schema: Text | None = None  # curated schema.pbtxt; None infers one with SchemaGen
         eval_percent: int = 20  # share of each class in the eval split (stratified for CSV)
 
@@ -134,6 +135,7 @@ class TrainingConfig(_Section):
     weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay instead of Adam
     numeric_encoding: Text = "zscore"  # zscore | ple (plus piecewise-linear quantile bins)
     ple_dim: int = 16  # for numeric_encoding: ple, the embedding size per numeric column
+    integer_categories_max: int = 32  # MLP: int columns with <= this many values, per value
     early_stopping_patience: int = 8  # epochs without a better val macro-F1 (4: too early)
     validation_percent: float = 15.0  # of each train class, held out for early stopping
     seed: int = 42
@@ -145,8 +147,7 @@ class TrainingConfig(_Section):
     logit_adjustment_tau: float = 1.0  # for loss: logit_adjusted
     posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
     decision_offsets: Text = "none"  # none | macro_f1 | balanced_accuracy: per-class offsets
-    gbt_max_iterations: int = 200  # boosting rounds at most; the best on validation is kept
-    gbt_patience: int = 50  # stop after this many rounds without a better val macro-F1
+    gbt_max_iterations: int = 200  # boosting rounds; the best on validation is kept
     gbt_learning_rate: float = 0.1
     gbt_max_leaf_nodes: int = 31
     gbt_min_samples_leaf: int = 20
@@ -397,10 +398,8 @@ def _choice_problems(*checks: tuple[str, list[str], tuple[str, ...]]) -> list[st
 def _gbt_problems(training: TrainingConfig) -> list[str]:
     """scikit-learn's bounds on the boosted trees' settings, as config messages."""
     problems = []
-    if min(training.gbt_max_iterations, training.gbt_patience, training.gbt_min_samples_leaf) < 1:
-        problems.append(
-            "training.gbt_max_iterations, gbt_patience and gbt_min_samples_leaf must be >= 1"
-        )
+    if min(training.gbt_max_iterations, training.gbt_min_samples_leaf) < 1:
+        problems.append("training.gbt_max_iterations and gbt_min_samples_leaf must be >= 1")
     if training.gbt_max_leaf_nodes < 2:
         problems.append("training.gbt_max_leaf_nodes must be >= 2")
     if training.gbt_learning_rate <= 0 or training.gbt_l2 < 0:
@@ -427,6 +426,14 @@ def _value_problems(config: Config) -> list[str]:
         problems.append("training.dropout must be in [0, 1)")
     if training.weight_decay < 0 or training.ple_dim < 1:
         problems.append("training.weight_decay must be >= 0 and training.ple_dim >= 1")
+    if training.integer_categories_max < 0:
+        problems.append("training.integer_categories_max must be >= 0 (0: never)")
+    both = set(config.data.categorical_columns) & set(config.data.numeric_columns)
+    if both:
+        problems.append(
+            f"columns {sorted(both)} are in both data.categorical_columns and "
+            "data.numeric_columns; keep each in one"
+        )
     if not 0 < training.validation_percent <= 50:
         problems.append("training.validation_percent must be in (0, 50]")
     if training.l2 < 0 or training.learning_rate <= 0:

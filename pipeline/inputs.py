@@ -75,6 +75,7 @@ def check_data(config: Config) -> list[str]:
     _require_columns(
         data.categorical_columns, columns, "categorical column", "data.categorical_columns"
     )
+    _require_columns(data.numeric_columns, columns, "numeric column", "data.numeric_columns")
     _require_columns(config.evaluation.slices, columns, "slice column", "evaluation.slices")
     skipped = {data.label, *data.exclude_columns}
     feature_keys([column for column in columns if column not in skipped])  # names that collide

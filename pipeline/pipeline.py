@@ -106,6 +106,7 @@ def training_config(config: Config) -> dict:
     """Trainer's and Tuner's custom_config."""
     return {
         **transform_config(config),
+        "numeric_columns": config.data.numeric_columns,
         "training": config.training.model_dump(),
         "tuning": config.tuning.model_dump(),
     }

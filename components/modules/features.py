@@ -6,6 +6,7 @@ names reject characters such as '/', '(' or spaces.
 """
 
 import re
+from typing import Any
 
 from components.modules.errors import BadInputError
 
@@ -64,3 +65,23 @@ def feature_keys(columns: list[str]) -> dict[str, str]:
     if LABEL_KEY in seen:
         raise BadInputError(f"column {seen[LABEL_KEY]!r} clashes with the label key {LABEL_KEY!r}")
     return keys
+
+
+def numeric_columns(dtypes: dict[str, Any], custom_config: dict[str, Any]) -> list[str]:
+    """The raw columns in NUMERIC_KEY, in its column order (their keys' order).
+
+    Every feature column is numeric except string columns and the int columns
+    named in `categorical_columns`, which go through a vocabulary instead.
+
+    Args:
+      dtypes: raw column -> tf.DType, e.g. from the raw feature spec.
+      custom_config: {'label', 'exclude_columns', 'categorical_columns'}.
+    """
+    skipped = {custom_config["label"], *custom_config.get("exclude_columns", [])}
+    categorical = set(custom_config.get("categorical_columns", []))
+    columns = [
+        column
+        for column, dtype in dtypes.items()
+        if column not in skipped and column not in categorical and dtype.name != "string"
+    ]
+    return sorted(columns, key=feature_key)

@@ -29,19 +29,18 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
     """
     label = custom_config["label"]
     skipped = set(custom_config.get("exclude_columns", [])) | {label}
-    categorical = set(custom_config.get("categorical_columns", []))
     columns = sorted(name for name in inputs if name not in skipped)
-    outputs, numeric = {}, {}
+    numeric = features.numeric_columns(
+        {name: tensor.dtype for name, tensor in inputs.items()}, custom_config
+    )
+    outputs, vocabulary_columns = {}, set(columns) - set(numeric)
     for column, key in features.feature_keys(columns).items():
-        tensor = inputs[column]
-        if tensor.dtype == tf.string or column in categorical:
+        if column in vocabulary_columns:
             outputs[key] = tft.compute_and_apply_vocabulary(
-                _to_dense_string(tensor), num_oov_buckets=1, vocab_filename=key
+                _to_dense_string(inputs[column]), num_oov_buckets=1, vocab_filename=key
             )
-        else:
-            numeric[key] = tensor
     if numeric:
-        outputs.update(_impute_and_scale(numeric))
+        outputs.update(_impute_and_scale([inputs[column] for column in numeric]))
     label_names = _to_dense_string(inputs[label])
     # Train-split class counts, for data-derived class weights in the Trainer.
     tft.vocabulary(
@@ -82,7 +81,7 @@ def _to_dense_string(tensor: Any) -> tf.Tensor:
     return _to_dense(tensor, MISSING_CATEGORY)
 
 
-def _impute_and_scale(numeric: dict[str, Any]) -> dict[str, tf.Tensor]:
+def _impute_and_scale(numeric: list[Any]) -> dict[str, tf.Tensor]:
     """Z-scores each column with the train mean and variance of its present values; missing -> 0.
 
     All numeric columns go through one [batch, columns] analyzer, with missing
@@ -93,11 +92,10 @@ def _impute_and_scale(numeric: dict[str, Any]) -> dict[str, tf.Tensor]:
     output. The quantile positions of all columns come from three more such
     analyzers.
     """
-    keys = sorted(numeric)
     stacked = tf.concat(
         [
-            _to_dense(_map_values(numeric[key], lambda v: tf.cast(v, tf.float32)), float("nan"))
-            for key in keys
+            _to_dense(_map_values(column, lambda v: tf.cast(v, tf.float32)), float("nan"))
+            for column in numeric
         ],
         axis=1,
     )

@@ -6,7 +6,7 @@ offsets, the Tuner's trials) reads a stratified
 validation part carved from the train split (`validation_rows`), never the
 eval split: that one is the Evaluator's, so the gate tests a model that was
 not chosen on it. The Tuner's trials build their models through
-build_and_compile and read their data through train_and_validation, so a
+build_and_compile and read their data through SelectionSplit, so a
 trial trains exactly as the Trainer does.
 """
 
@@ -43,6 +43,9 @@ class TrainingData:
     class_counts: list[int]  # train examples per class, same order
     feature_spec: dict[str, Any]  # transformed features, without the label
     vocabulary_sizes: dict[str, int]  # categorical feature -> number of indices
+    # Position in NUMERIC_KEY -> the distinct train z-scores of a low-cardinality int
+    # column, which the MLP embeds per value (find_integer_categories).
+    integer_categories: dict[int, list[float]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def load(cls, transform_output: tft.TFTransformOutput) -> "TrainingData":
@@ -69,6 +72,37 @@ class TrainingData:
         )
 
 
+def find_integer_categories(
+    raw_feature_spec: dict[str, Any], custom_config: dict[str, Any], columns: dict[str, Any]
+) -> dict[int, list[float]]:
+    """The int columns with at most `integer_categories_max` distinct train values.
+
+    Integer-coded columns are often categories (FARS: all of them). Their values
+    are read from the train split's z-scores, which map one to one to the raw
+    ints; `numeric_columns` names int columns that must stay numbers only.
+
+    Returns: position in NUMERIC_KEY -> the column's distinct z-scores, ascending.
+    """
+    limit = custom_config["training"]["integer_categories_max"]
+    if not limit or features.NUMERIC_KEY not in columns:
+        return {}
+    kept_numeric = set(custom_config.get("numeric_columns", []))
+    values = np.asarray(columns[features.NUMERIC_KEY])
+    categories = {}
+    for position, column in enumerate(_numeric_columns(raw_feature_spec, custom_config)):
+        if raw_feature_spec[column].dtype != tf.int64 or column in kept_numeric:
+            continue
+        distinct = np.unique(values[:, position])
+        if len(distinct) <= limit:
+            categories[position] = distinct.tolist()
+    return categories
+
+
+def _numeric_columns(raw_feature_spec: dict[str, Any], custom_config: dict[str, Any]) -> list[str]:
+    dtypes = {name: spec.dtype for name, spec in raw_feature_spec.items()}
+    return features.numeric_columns(dtypes, custom_config)
+
+
 def apply_tuned_values(hparams: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """Training settings with a Tuner trial's values; depth and width become layers."""
     tuned = {**hparams, **{k: v for k, v in values.items() if k not in ("depth", "width")}}
@@ -79,7 +113,13 @@ def apply_tuned_values(hparams: dict[str, Any], values: dict[str, Any]) -> dict[
 
 def build_and_compile(data: TrainingData, hparams: dict[str, Any]) -> keras.Model:
     """The MLP compiled with the imbalance loss; used by the Trainer and every Tuner trial."""
-    model = build_model(data.feature_spec, data.vocabulary_sizes, len(data.class_names), hparams)
+    model = build_model(
+        data.feature_spec,
+        data.vocabulary_sizes,
+        len(data.class_names),
+        hparams,
+        data.integer_categories,
+    )
     loss = ImbalanceLoss(
         hparams["loss"],
         data.weights(hparams),
@@ -136,6 +176,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     family = hparams["model"]
     members, served, reports = {}, {}, {}  # families as selection scores them, as served
     if family in ("mlp", "ensemble"):
+        data.integer_categories = find_integer_categories(
+            transform_output.raw_feature_spec(), config, split.columns
+        )
         members["mlp"], reports["mlp"] = fit_mlp(data, hparams, split, fn_args.model_run_dir)
         served["mlp"] = members["mlp"]
     if family in ("gbt", "ensemble"):
@@ -168,6 +211,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         "tuned": bool(fn_args.hyperparameters),
         **split.sizes(),
         "model": family,
+        "integer_categories": _category_counts(data, transform_output.raw_feature_spec(), config),
         "families": reports,
         **selection,
     }
@@ -184,6 +228,14 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     # The schema travels with the model, so the next run can check a new drop against it.
     schema_copy = os.path.join(fn_args.serving_model_dir, assets.SCHEMA_FILE)
     tf.io.gfile.copy(fn_args.schema_path, schema_copy, overwrite=True)
+
+
+def _category_counts(
+    data: TrainingData, raw_feature_spec: dict[str, Any], custom_config: dict[str, Any]
+) -> dict[str, int]:
+    """For training.json: each int column the MLP embeds per value, and its number of values."""
+    names = _numeric_columns(raw_feature_spec, custom_config)
+    return {names[position]: len(values) for position, values in data.integer_categories.items()}
 
 
 def fit_mlp(
@@ -368,18 +420,3 @@ class SelectionSplit:
 
     def validation_features(self) -> dict[str, tf.Tensor]:
         return {key: tf.gather(column, self.validation) for key, column in self.columns.items()}
-
-
-def train_and_validation(
-    fn_args: tfx.components.FnArgs,
-    transform_output: tft.TFTransformOutput,
-    hparams: dict[str, Any],
-    max_train_examples: int = 0,
-) -> tuple[tf.data.Dataset, tf.data.Dataset, dict[str, int]]:
-    """The train split as fitting batches and a stratified validation part, and their sizes."""
-    split = SelectionSplit.load(fn_args, transform_output, hparams)
-    return (
-        split.fit_batches(hparams, max_train_examples),
-        split.validation_batches(hparams),
-        split.sizes(),
-    )

@@ -8,7 +8,6 @@ so the export needs neither scikit-learn nor a custom op at serving time (ydf's
 TensorFlow export needs its own op, which stock TF Serving does not have).
 """
 
-import itertools
 import logging
 import time
 from typing import Any
@@ -19,8 +18,6 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from components.modules import features
 from components.modules.ensemble import macro_f1
-
-ROUNDS_PER_CHECK = 25  # boosting rounds added between two looks at the validation rows
 
 
 def tree_feature_keys(feature_spec: dict[str, Any]) -> list[str]:
@@ -46,21 +43,22 @@ def fit_trees(
     num_classes: int,
     hparams: dict[str, Any],
 ) -> tuple[HistGradientBoostingClassifier, dict[str, Any]]:
-    """Boosts until validation macro-F1 has not improved for `gbt_patience` rounds (or
-    `gbt_max_iterations`), then keeps the best round.
+    """Boosts `gbt_max_iterations` rounds, then keeps the round with the best validation
+    macro-F1.
+
+    One fit, then one pass over the rounds on the validation rows: stopping
+    early would mean fitting in warm-started chunks, and scikit-learn re-bins the
+    data and re-predicts every earlier round at each chunk (on kddcup, 25-round
+    chunks took 236 s and 50-round ones 184 s, where one fit of all 200 rounds
+    and the pass took 141 s, for the same trees).
 
     Returns the fitted model (trimmed to the best round) and a summary for training.json.
     """
     start = time.monotonic()
-    model = _classifier(hparams, warm_start=True)  # each fit() adds rounds to those there
-    scores: list[float] = []
-    while len(scores) < hparams["gbt_max_iterations"]:
-        model.max_iter = min(hparams["gbt_max_iterations"], len(scores) + ROUNDS_PER_CHECK)
-        _fit(model, x_fit, y_fit, sample_weight, num_classes)
-        staged = itertools.islice(model.staged_predict_proba(x_validation), len(scores), None)
-        scores += [macro_f1(y_validation, probabilities) for probabilities in staged]
-        if len(scores) - (int(np.argmax(scores)) + 1) >= hparams["gbt_patience"]:
-            break
+    model = _classifier(hparams)
+    model.max_iter = hparams["gbt_max_iterations"]
+    _fit(model, x_fit, y_fit, sample_weight, num_classes)
+    scores = [macro_f1(y_validation, p) for p in model.staged_predict_proba(x_validation)]
     best = int(np.argmax(scores)) + 1
     del _rounds(model)[best:]  # the rounds after the best one are not served
     summary = {
@@ -82,19 +80,18 @@ def refit_trees(
     hparams: dict[str, Any],
 ) -> HistGradientBoostingClassifier:
     """Boosts `rounds` rounds on all the given rows, with no look at held-out rows."""
-    model = _classifier(hparams, warm_start=False)
+    model = _classifier(hparams)
     model.max_iter = rounds
     return _fit(model, x, y, sample_weight, num_classes)
 
 
-def _classifier(hparams: dict[str, Any], warm_start: bool) -> HistGradientBoostingClassifier:
+def _classifier(hparams: dict[str, Any]) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
         learning_rate=hparams["gbt_learning_rate"],
         max_leaf_nodes=hparams["gbt_max_leaf_nodes"],
         min_samples_leaf=hparams["gbt_min_samples_leaf"],
         l2_regularization=hparams["gbt_l2"],
         early_stopping=False,
-        warm_start=warm_start,
         random_state=hparams["seed"],
     )
 

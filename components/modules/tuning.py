@@ -13,10 +13,11 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from components.modules.training import (
+    SelectionSplit,
     TrainingData,
     apply_tuned_values,
     build_and_compile,
-    train_and_validation,
+    find_integer_categories,
 )
 
 
@@ -26,7 +27,11 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     tuning = fn_args.custom_config["tuning"]
     keras.utils.set_random_seed(hparams["seed"])  # the oracle's seed alone leaves weights random
     transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+    split = SelectionSplit.load(fn_args, transform_output, hparams)
     data = TrainingData.load(transform_output)
+    data.integer_categories = find_integer_categories(
+        transform_output.raw_feature_spec(), fn_args.custom_config, split.columns
+    )
 
     def build(hp: keras_tuner.HyperParameters) -> keras.Model:
         values = {
@@ -48,17 +53,14 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     else:
         tuner = keras_tuner.RandomSearch(max_trials=tuning["max_trials"], **common)
 
-    train, validation, _ = train_and_validation(
-        fn_args, transform_output, hparams, max_train_examples=tuning["max_train_examples"]
-    )
     stop_early = keras.callbacks.EarlyStopping(
         monitor=tuning["objective"], mode="max", patience=hparams["early_stopping_patience"]
     )
     return tfx.components.TunerFnResult(
         tuner=tuner,
         fit_kwargs={
-            "x": train,
-            "validation_data": validation,
+            "x": split.fit_batches(hparams, tuning["max_train_examples"]),
+            "validation_data": split.validation_batches(hparams),
             "epochs": tuning["epochs_per_trial"],
             "callbacks": [stop_early],
             "verbose": 2,

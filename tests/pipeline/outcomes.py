@@ -79,6 +79,7 @@ def outcome(**changes) -> RunOutcome:
                 "validation_examples": 9,
                 "val_macro_f1": 0.625,
                 "tree_weight": 0.75,
+                "integer_categories": {"zone": 3, "weather": 12},
                 "decision_offsets": {
                     "objective": "macro_f1",
                     "accepted": True,

@@ -128,8 +128,9 @@ def test_tuning_search_space_from_overrides():
             "training.decision_offsets=f1",
             r"training.decision_offsets must be one of none, macro_f1",
         ),
-        ("training.gbt_patience=0", r"gbt_max_iterations, gbt_patience and gbt_min_samples_leaf"),
+        ("training.gbt_max_iterations=0", r"gbt_max_iterations and gbt_min_samples_leaf must"),
         ("training.gbt_max_leaf_nodes=1", r"training.gbt_max_leaf_nodes must be >= 2"),
+        ("training.integer_categories_max=-1", r"integer_categories_max must be >= 0"),
         ("tuning.enabled=true", r"tuning searches the MLP's settings; set training.model to mlp"),
         (
             "class_skew.missing_class.limit=1",
@@ -140,6 +141,12 @@ def test_tuning_search_space_from_overrides():
 def test_bad_imbalance_settings(override, message):
     with pytest.raises(BadInputError, match=message):
         load_config(None, [override])
+
+
+def test_a_column_is_either_categorical_or_numeric():
+    both = r"columns \['a'\] are in both data.categorical_columns and data.numeric_columns"
+    with pytest.raises(BadInputError, match=both):
+        load_config(None, ["data.categorical_columns=[a, b]", "data.numeric_columns=[a, c]"])
 
 
 def test_class_floors_by_name_and_slice_floors():

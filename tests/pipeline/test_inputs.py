@@ -47,6 +47,8 @@ def test_unknown_excluded_or_slice_column(tmp_path):
         check_data(_config(path, "target", "data.exclude_columns=[id]"))
     with pytest.raises(BadInputError, match="slice column 'y'"):
         check_data(_config(path, "target", "evaluation.slices=[y]"))
+    with pytest.raises(BadInputError, match="numeric column 'n'"):
+        check_data(_config(path, "target", "data.numeric_columns=[n]"))
 
 
 def test_folder_files_must_share_a_header(tmp_path):

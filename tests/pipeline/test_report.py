@@ -36,6 +36,7 @@ def test_a_full_run_draws_every_picture_and_escapes_class_names():
         in page
     )
     assert "MLP: 12 epochs, best epoch 4 (validation macro-F1 0.5000), 3.5 s" in page
+    assert "int columns also embedded per value: zone (3 values), weather (12 values)" in page
     assert "Boosted trees: 200 rounds, best round 37 (validation macro-F1 0.6000), 1.5 s" in page
     assert "Gate summary (Markdown)" in page
 
@@ -61,7 +62,9 @@ def test_a_stopped_run_shows_the_failures_and_no_evaluation(tmp_path):
 def test_a_trees_only_run_shows_the_trees_and_nothing_of_the_mlp():
     run = outcomes.outcome()
     training = {
-        k: v for k, v in run.training.items() if k not in ("tree_weight", "decision_offsets")
+        k: v
+        for k, v in run.training.items()
+        if k not in ("tree_weight", "decision_offsets", "integer_categories")
     }
     training["model"] = "gbt"
     training["families"] = {"gbt": run.training["families"]["gbt"]}

@@ -26,9 +26,9 @@ from components.modules.training import (
     SelectionSplit,
     TrainingData,
     build_and_compile,
+    find_integer_categories,
     fit_gbt,
     fit_mlp,
-    train_and_validation,
 )
 from tests.components.modules import transformed_data as td
 
@@ -47,7 +47,7 @@ def _train_and_export(data, root, taus, **training_changes):
     transform_output = data.transform_output
     training = TrainingData.load(transform_output)
     model = build_and_compile(training, hparams)
-    train, _, _ = train_and_validation(args, transform_output, hparams)
+    train = SelectionSplit.load(args, transform_output, hparams).fit_batches(hparams)
     model.fit(train, epochs=5, verbose=0)
     dirs = {}
     for tau in taus:
@@ -193,11 +193,16 @@ def test_the_piecewise_linear_model_also_serves_with_only_tensorflow(data, tmp_p
 
 @pytest.fixture(scope="module")
 def families(data, tmp_path_factory):
-    """Both families fitted as run_fn fits them, and their plain average."""
+    """Both families fitted as run_fn fits them (the MLP embeds the int column per value),
+    and their plain average."""
     root = tmp_path_factory.mktemp("families")
-    hparams = td.custom_config()["training"]
+    config = td.custom_config()
+    hparams = config["training"]
     training = TrainingData.load(data.transform_output)
     split = SelectionSplit.load(td.fn_args(data, str(root)), data.transform_output, hparams)
+    raw_spec = data.transform_output.raw_feature_spec()
+    training.integer_categories = find_integer_categories(raw_spec, config, split.columns)
+    assert training.integer_categories  # zone
     mlp, _ = fit_mlp(training, hparams, split, str(root / "logs"))
     _, gbt, _ = fit_gbt(training, hparams, split)  # the served trees
     return {"mlp": mlp, "gbt": gbt, "ensemble": ProbabilityAverage(mlp, gbt, 0.5)}, training

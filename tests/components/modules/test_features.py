@@ -4,9 +4,10 @@ import re
 
 import keras
 import pytest
+import tensorflow as tf
 
 from components.modules.errors import BadInputError
-from components.modules.features import LABEL_KEY, feature_key, feature_keys
+from components.modules.features import LABEL_KEY, feature_key, feature_keys, numeric_columns
 
 FARS_COLUMNS = [
     "AIR_BAG_AVAILABILITY/DEPLOYMENT",
@@ -39,3 +40,17 @@ def test_a_feature_may_not_take_the_label_key():
     with pytest.raises(BadInputError, match="clashes with the label key"):
         feature_keys(["label"])
     assert LABEL_KEY == feature_key("label")
+
+
+def test_numeric_columns_are_the_non_string_features_in_key_order():
+    dtypes = {
+        "b/2": tf.float32,  # key b_2_xf
+        "b": tf.int64,  # key b_xf, after b_2_xf
+        "a": tf.int64,
+        "name": tf.string,
+        "code": tf.int64,  # named categorical
+        "id": tf.int64,  # excluded
+        "y": tf.int64,  # the label
+    }
+    config = {"label": "y", "exclude_columns": ["id"], "categorical_columns": ["code"]}
+    assert numeric_columns(dtypes, config) == ["a", "b/2", "b"]

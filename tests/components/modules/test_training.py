@@ -22,12 +22,13 @@ from components.modules import assets, ensemble, features, trees
 from components.modules.class_weights import class_weights
 from components.modules.features import QUANTILE_POSITIONS_KEY as QUANTILE_POSITIONS
 from components.modules.training import (
+    SelectionSplit,
     TrainingData,
     apply_tuned_values,
     batches,
+    find_integer_categories,
     load_examples,
     run_fn,
-    train_and_validation,
     validation_rows,
 )
 from tests.components.modules import transformed_data as td
@@ -58,7 +59,7 @@ def _file_labels(data, split_name: str) -> list[int]:
 
 
 def _x1(columns: dict[str, tf.Tensor]) -> np.ndarray:
-    """The transformed x1 per row: the first of the numeric columns (x1, x2 in key order)."""
+    """The transformed x1 per row: the first of the numeric columns (x1, x2, zone in key order)."""
     return columns[features.NUMERIC_KEY].numpy()[:, 0]
 
 
@@ -84,8 +85,31 @@ def test_class_names_follow_the_vocabulary_and_counts_are_the_train_counts(train
 
 def test_features_exclude_the_label_and_vocabularies_count_the_oov_bucket(training_data):
     assert set(training_data.feature_spec) == {features.NUMERIC_KEY, "color_xf", QUANTILE_POSITIONS}
-    assert training_data.feature_spec[features.NUMERIC_KEY].shape == [2]  # x1, x2
+    assert training_data.feature_spec[features.NUMERIC_KEY].shape == [3]  # x1, x2, zone
     assert training_data.vocabulary_sizes == {"color_xf": 3 + 1}  # red, green, blue + OOV
+
+
+@pytest.mark.parametrize(
+    ("limit", "numeric_columns", "expected"),
+    [
+        (32, [], {2: 3}),  # zone, the third numeric column, with its values 1, 2 and 3
+        (32, ["zone"], {}),  # kept a number by config
+        (2, [], {}),  # more values than allowed
+        (0, [], {}),  # off
+    ],
+)
+def test_low_cardinality_int_columns_are_found_and_floats_never(
+    data, fn_args, limit, numeric_columns, expected
+):
+    config = td.custom_config(training={"integer_categories_max": limit})
+    config["numeric_columns"] = numeric_columns
+    columns, _ = load_examples(fn_args.train_files, fn_args, data.transform_output)
+    raw_spec = data.transform_output.raw_feature_spec()
+    found = find_integer_categories(raw_spec, config, columns)
+    assert {position: len(values) for position, values in found.items()} == expected
+    for position, values in found.items():  # the train values, as the model will see them
+        column = columns[features.NUMERIC_KEY].numpy()[:, position]
+        np.testing.assert_array_equal(values, np.unique(column))
 
 
 @pytest.mark.parametrize(
@@ -158,8 +182,12 @@ def hparams():
 @pytest.fixture(scope="module")
 def split(data, fn_args, hparams):
     """(fit rows, validation rows, sizes) as run_fn and tuner_fn see them."""
-    fit, validation, sizes = train_and_validation(fn_args, data.transform_output, hparams)
-    return _rows(fit), _rows(validation), sizes
+    split = SelectionSplit.load(fn_args, data.transform_output, hparams)
+    return (
+        _rows(split.fit_batches(hparams)),
+        _rows(split.validation_batches(hparams)),
+        split.sizes(),
+    )
 
 
 def test_selection_uses_a_stratified_part_of_train_and_never_the_eval_split(split, data, fn_args):
@@ -192,7 +220,7 @@ def test_batches_have_the_batch_size_every_feature_and_labels_in_range(
         assert set(batch) == set(training_data.feature_spec)
         for key, values in batch.items():
             numeric = key in (features.NUMERIC_KEY, QUANTILE_POSITIONS)
-            width = 2 if numeric else 1  # x1 and x2; one index for the category
+            width = 3 if numeric else 1  # x1, x2 and zone; one index for the category
             assert values.shape == (batch_labels.shape[0], width), key
         assert 0 <= int(tf.reduce_min(batch_labels))
         assert int(tf.reduce_max(batch_labels)) < num_classes
@@ -266,6 +294,7 @@ def test_training_summary_records_classes_weights_and_epochs(trained, training_d
     assert mlp["seconds"] > 0
     assert summary["tuned"] is False
     assert summary["hyperparameters"] == config["training"]
+    assert summary["integer_categories"] == {"zone": 3}  # embedded per value
 
 
 def test_the_schema_travels_with_the_model(trained):
@@ -305,9 +334,7 @@ def test_an_ensemble_run_fits_both_families_and_records_the_weight_it_chose(trai
     gbt = summary["families"]["gbt"]
     assert 1 <= gbt["best_round"] <= gbt["rounds_fitted"]
     hparams = config["training"]
-    assert gbt["rounds_fitted"] <= hparams["gbt_max_iterations"]
-    stopped_early = gbt["rounds_fitted"] - gbt["best_round"] >= hparams["gbt_patience"]
-    assert stopped_early or gbt["rounds_fitted"] == hparams["gbt_max_iterations"]
+    assert gbt["rounds_fitted"] == hparams["gbt_max_iterations"]
     by_weight = summary["val_macro_f1_by_tree_weight"]
     assert set(by_weight) == {str(w) for w in ensemble.TREE_WEIGHTS}
     assert summary["val_macro_f1"] == max(by_weight.values())

@@ -15,7 +15,6 @@ HPARAMS = {
     "gbt_max_leaf_nodes": 15,
     "gbt_min_samples_leaf": 5,
     "gbt_l2": 0.0,
-    "gbt_patience": 1000,  # never: the rounds fitted are gbt_max_iterations
     "seed": 3,
 }
 
@@ -142,16 +141,3 @@ def test_the_tree_copy_saves_and_loads_with_tensorflow_alone(tmp_path):
     np.testing.assert_allclose(
         tf.nn.softmax(loaded.logits(columns)).numpy(), model.predict_proba(x), atol=1e-5
     )
-
-
-def test_boosting_stops_after_patience_rounds_without_a_better_validation_score():
-    x, y = _data(4)
-    hparams = {**HPARAMS, "gbt_max_iterations": 300, "gbt_patience": 15}
-    model, summary = trees.fit_trees(
-        x[:1000], y[:1000], np.ones(1000), x[1000:], y[1000:], 4, hparams
-    )
-    # Checks come every ROUNDS_PER_CHECK rounds, so it may run on to the end of that batch.
-    assert summary["best_round"] + 15 <= summary["rounds_fitted"]
-    assert summary["rounds_fitted"] < summary["best_round"] + 15 + trees.ROUNDS_PER_CHECK
-    assert summary["rounds_fitted"] < 300
-    assert model.n_iter_ == summary["best_round"]

@@ -8,8 +8,9 @@ tf.Examples under `Split-<name>/`.
 with TFX's own `get_common_fn_args`, so the module code reads the files through
 TFX's data accessor, as it does in the pipeline.
 
-Three classes of 150, 60 and 15 rows that the two numeric columns separate
-well; `color` is noise, `row_id` is excluded, `x2` is missing in a few rows.
+Three classes of 150, 60 and 15 rows that the two float columns separate
+well; `color` and the int-coded `zone` (1, 2 or 3) are noise, `row_id` is
+excluded, `x2` is missing in a few rows.
 """
 
 import dataclasses
@@ -39,6 +40,7 @@ RAW_FEATURE_SPEC = {
     "x1": tf.io.FixedLenFeature([1], tf.float32),
     "x2": tf.io.VarLenFeature(tf.float32),  # optional: missing in some rows
     "color": tf.io.FixedLenFeature([1], tf.string),
+    "zone": tf.io.FixedLenFeature([1], tf.int64),  # an int code: the MLP embeds each value
     "row_id": tf.io.FixedLenFeature([1], tf.int64),  # excluded from the features
     LABEL: tf.io.FixedLenFeature([1], tf.string),
 }
@@ -65,6 +67,7 @@ def make_frame(seed: int = 0) -> pd.DataFrame:
         )
     frame = pd.concat(parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
     frame.loc[rng.random(len(frame)) < 0.05, "x2"] = np.nan
+    frame["zone"] = np.random.default_rng(seed + 1).integers(1, 4, len(frame))  # own draws
     frame.insert(0, "row_id", np.arange(len(frame)))
     return frame
 
@@ -84,6 +87,7 @@ def raw_rows(frame: pd.DataFrame) -> list[dict]:
             "x1": [row.x1],
             "x2": [] if np.isnan(row.x2) else [row.x2],
             "color": [row.color],
+            "zone": [row.zone],
             "row_id": [row.row_id],
             LABEL: [getattr(row, LABEL)],
         }
@@ -190,6 +194,7 @@ def custom_config(training: dict | None = None, tuning: dict | None = None) -> d
     defaults = Config()
     return {
         **TRANSFORM_CONFIG,
+        "numeric_columns": [],
         "training": {**defaults.training.model_dump(), **FAST_TRAINING, **(training or {})},
         "tuning": {**defaults.tuning.model_dump(), **(tuning or {})},
     }

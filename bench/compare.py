@@ -16,7 +16,9 @@ of both pipelines come from ML Metadata (this pipeline: its first seed's run).
 
 Raw results are merged per data set into bench/results/compare.json, so one data
 set can be measured again alone; the tables are rewritten between the
-compare markers of BENCHMARKS.md.
+compare markers of BENCHMARKS.md. `--only-this-pipeline` runs this pipeline
+alone and keeps the other systems' rows from the results file, which a change
+to this project does not move.
 """
 
 import argparse
@@ -215,8 +217,11 @@ def over_seeds(runs: list[dict], seeds: list[int]) -> dict:
     return row
 
 
-def compare(name: str, workdir: str, data_dir: str, seeds: list[int]) -> dict:
-    """Runs the four systems on one data set, one after the other."""
+def compare(
+    name: str, workdir: str, data_dir: str, seeds: list[int], previous: dict | None = None
+) -> dict:
+    """Runs the four systems on one data set, one after the other; with `previous`, a
+    result of an earlier run, only this pipeline runs and the other rows are kept."""
     data = Split.write(name, workdir, data_dir)
     runs = os.path.join(workdir, "runs", name)
     load_before = os.getloadavg()
@@ -225,13 +230,18 @@ def compare(name: str, workdir: str, data_dir: str, seeds: list[int]) -> dict:
         THIS: over_seeds(
             [this_pipeline(data, os.path.join(runs, f"this_pipeline-{s}"), s) for s in seeds],
             seeds,
-        ),
-        STOCK: stock_template(data, os.path.join(runs, "stock_template")),
-        "HistGradientBoosting script": over_seeds(
-            [script("hgb", data, scripts, s) for s in seeds], seeds
-        ),
-        "Keras MLP script": over_seeds([script("keras", data, scripts, s) for s in seeds], seeds),
+        )
     }
+    if previous:
+        systems.update({k: v for k, v in previous["systems"].items() if k != THIS})
+    else:
+        systems[STOCK] = stock_template(data, os.path.join(runs, "stock_template"))
+        systems["HistGradientBoosting script"] = over_seeds(
+            [script("hgb", data, scripts, s) for s in seeds], seeds
+        )
+        systems["Keras MLP script"] = over_seeds(
+            [script("keras", data, scripts, s) for s in seeds], seeds
+        )
     return {
         "measured": time.strftime("%Y-%m-%d %H:%M"),
         "cpu_count": os.cpu_count(),
@@ -241,6 +251,9 @@ def compare(name: str, workdir: str, data_dir: str, seeds: list[int]) -> dict:
         "test_rows": len(data.test),
         "classes": data.classes,
         "systems": systems,
+        "others_measured": previous.get("others_measured", previous["measured"])
+        if previous
+        else time.strftime("%Y-%m-%d %H:%M"),
     }
 
 
@@ -344,6 +357,11 @@ def training_note(this: dict) -> str:
     )
 
 
+def _others_note(result: dict) -> str:
+    others = result.get("others_measured", result["measured"])
+    return "" if others == result["measured"] else f"; the other systems: {others}"
+
+
 def markdown(results: dict) -> str:
     lines = []
     for name in (n for n in LABELS if n in results):
@@ -354,7 +372,8 @@ def markdown(results: dict) -> str:
             f"Train part {result['train_rows']:,} rows, test part {result['test_rows']:,} rows. "
             f"Measured {result['measured']} on {result['cpu_count']} cores; load average "
             f"(1, 5, 15 min) {', '.join(map(str, result['load_average_before']))} before, "
-            f"{', '.join(map(str, result['load_average_after']))} after.",
+            f"{', '.join(map(str, result['load_average_after']))} after"
+            f"{_others_note(result)}.",
             "",
             *quality_table(result),
             "",
@@ -392,11 +411,17 @@ def main() -> None:
     parser.add_argument("--results", default=RESULTS, help="JSON, merged per data set")
     parser.add_argument("--markdown", default=BENCHMARKS, help="file with the compare markers")
     parser.add_argument("--seeds", default="1,2,3", help="model seeds of this pipeline and scripts")
+    parser.add_argument(
+        "--only-this-pipeline",
+        action="store_true",
+        help="keep the other systems' rows from --results (they do not change with this code)",
+    )
     args = parser.parse_args()
     seeds = [int(seed) for seed in args.seeds.split(",")]
     results = load_json(args.results)
     for name in args.datasets.split(","):
-        results[name] = compare(name, args.workdir, args.data_dir, seeds)
+        previous = results.get(name) if args.only_this_pipeline else None
+        results[name] = compare(name, args.workdir, args.data_dir, seeds, previous)
         save_json(args.results, results)  # after every data set: a stopped run keeps them
         for system, row in results[name]["systems"].items():
             quality = row.get("error") or f"macro-F1 {row['macro_f1']:.4f}"

@@ -48,21 +48,19 @@ def macro_f1(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def combine(
-    members: dict[str, Member],
-    validation_features: dict[str, tf.Tensor],
-    validation_labels: np.ndarray,
+    scores: dict[str, np.ndarray], validation_labels: np.ndarray
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """The validation probabilities of the model to export and, for two families, its weight.
 
     Args:
-      members: "mlp", "gbt" or both, each mapping transformed features to logits.
+      scores: "mlp", "gbt" or both: each family's probabilities on the validation
+        rows, [rows, classes], from the model selection scores.
 
     Returns:
       The probabilities, and {} or the chosen `tree_weight` with the macro-F1 of
       every weight tried; `assemble` builds the model from it.
     """
-    scores = {name: probabilities(m, validation_features) for name, m in members.items()}
-    if len(members) == 1:
+    if len(scores) == 1:
         return next(iter(scores.values())), {}
     mixed = {
         weight: (1.0 - weight) * scores["mlp"] + weight * scores["gbt"] for weight in TREE_WEIGHTS

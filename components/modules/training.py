@@ -174,19 +174,18 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         split.sizes(),
     )
     family = hparams["model"]
-    members, served, reports = {}, {}, {}  # families as selection scores them, as served
+    # Per family: the served model, and the probabilities selection scores on validation.
+    served, scores, reports = {}, {}, {}
     if family in ("mlp", "ensemble"):
         data.integer_categories = find_integer_categories(
             transform_output.raw_feature_spec(), config, split.columns
         )
-        members["mlp"], reports["mlp"] = fit_mlp(data, hparams, split, fn_args.model_run_dir)
-        served["mlp"] = members["mlp"]
+        served["mlp"], reports["mlp"] = fit_mlp(data, hparams, split, fn_args.model_run_dir)
+        scores["mlp"] = ensemble.probabilities(served["mlp"], split.validation_features())
     if family in ("gbt", "ensemble"):
-        members["gbt"], served["gbt"], reports["gbt"] = fit_gbt(data, hparams, split)
+        served["gbt"], scores["gbt"], reports["gbt"] = fit_gbt(data, hparams, split)
     validation_labels = split.labels[split.validation]
-    validation_probabilities, selection = ensemble.combine(
-        members, split.validation_features(), validation_labels
-    )
+    validation_probabilities, selection = ensemble.combine(scores, validation_labels)
     log_probabilities = np.log(np.maximum(validation_probabilities, 1e-30))
     # What serving adds to the logits: post-hoc logit adjustment, then any decision offsets.
     logit_offsets = -hparams["posthoc_logit_adjustment_tau"] * np.log(
@@ -270,16 +269,19 @@ def fit_mlp(
 
 def fit_gbt(
     data: TrainingData, hparams: dict[str, Any], split: "SelectionSplit"
-) -> tuple[trees.TreeEnsemble, trees.TreeEnsemble, dict[str, Any]]:
+) -> tuple[trees.TreeEnsemble, np.ndarray, dict[str, Any]]:
     """Boosted trees with the class weights as sample weights, rounds chosen on validation.
 
-    Returns the trees selection scores on the validation rows, the trees to serve
-    and a summary. With `gbt_refit` the served trees are boosted again on all
-    train rows for best_round * train rows / fit rows rounds (more rows take more
-    rounds to fit as closely): once the validation rows have chosen the rounds,
-    they are worth more as training rows, since the eval split and the validation
-    part leave the trees two thirds of the data. Nothing is chosen on the
-    validation rows with the refit trees, which have seen them.
+    Returns the trees to serve, the validation probabilities of the trees fit
+    without the validation rows (what selection scores; scikit-learn's own, which
+    the served TensorFlow copy matches) and a summary.
+
+    With `gbt_refit` the served trees are boosted again on all train rows for
+    best_round * train rows / fit rows rounds (more rows take more rounds to fit
+    as closely): once the validation rows have chosen the rounds, they are worth
+    more as training rows, since the eval split and the validation part leave
+    the trees two thirds of the data. Nothing is chosen on the validation rows
+    with the refit trees, which have seen them.
     """
     keys = trees.tree_feature_keys(data.feature_spec)
     x = trees.feature_matrix(split.columns, keys)
@@ -287,21 +289,20 @@ def fit_gbt(
     weights = data.weights(hparams)[y]
     num_classes = len(data.class_names)
     fit, validation = split.fit, split.validation
-    selected, report = trees.fit_trees(
+    selected, validation_probabilities, report = trees.fit_trees(
         x[fit], y[fit], weights[fit], x[validation], y[validation], num_classes, hparams
     )
-    if not hparams["gbt_refit"]:
-        selected_trees = trees.TreeEnsemble(selected, keys)
-        return selected_trees, selected_trees, report
-    start = time.monotonic()
-    rounds = max(1, round(report["best_round"] * len(y) / len(fit)))
-    served = trees.refit_trees(x, y, weights, rounds, num_classes, hparams)
-    report["refit"] = {
-        "rounds": rounds,
-        "rows": len(y),
-        "seconds": round(time.monotonic() - start, 1),
-    }
-    return trees.TreeEnsemble(selected, keys), trees.TreeEnsemble(served, keys), report
+    served = selected
+    if hparams["gbt_refit"]:
+        start = time.monotonic()
+        rounds = max(1, round(report["best_round"] * len(y) / len(fit)))
+        served = trees.refit_trees(x, y, weights, rounds, num_classes, hparams)
+        report["refit"] = {
+            "rounds": rounds,
+            "rows": len(y),
+            "seconds": round(time.monotonic() - start, 1),
+        }
+    return trees.TreeEnsemble(served, keys), validation_probabilities, report
 
 
 def read_class_vocabulary(transform_output: tft.TFTransformOutput) -> list[str]:

@@ -22,10 +22,15 @@ def _logits(predicted: list[int], confidence: float = 2.0) -> np.ndarray:
     return np.eye(3)[predicted] * confidence
 
 
+def _scores(members: dict) -> dict[str, np.ndarray]:
+    """Each member's validation probabilities, as the Trainer hands them to combine."""
+    return {name: ensemble.probabilities(m, _features()) for name, m in members.items()}
+
+
 def test_one_family_is_exported_as_it_is_with_its_validation_probabilities():
     logits = _logits([0, 0, 1, 1, 2, 2, 0, 2])
     member = _member(logits)
-    validation, selection = ensemble.combine({"gbt": member}, _features(), LABELS)
+    validation, selection = ensemble.combine(_scores({"gbt": member}), LABELS)
     assert selection == {} and ensemble.assemble({"gbt": member}, None) is member
     np.testing.assert_allclose(validation, tf.nn.softmax(logits).numpy(), atol=1e-6)
 
@@ -36,7 +41,7 @@ def test_when_each_family_is_right_where_the_other_is_wrong_the_average_wins():
     trees = _logits([1, 1, 1, 1, 2, 2, 0, 1], confidence=0.3)
     mlp[[6, 7]] *= 0.2
     members = {"mlp": _member(mlp), "gbt": _member(trees)}
-    validation, selection = ensemble.combine(members, _features(), LABELS)
+    validation, selection = ensemble.combine(_scores(members), LABELS)
     model = ensemble.assemble(members, selection["tree_weight"])
     assert ensemble.macro_f1(LABELS, validation) == 1.0
     assert selection["val_macro_f1_by_tree_weight"][str(selection["tree_weight"])] == 1.0
@@ -49,7 +54,7 @@ def test_when_each_family_is_right_where_the_other_is_wrong_the_average_wins():
 
 def test_a_tie_keeps_the_plain_average_and_a_clear_winner_is_exported_alone():
     right = _member(_logits(list(LABELS)))
-    _, selection = ensemble.combine({"mlp": right, "gbt": right}, _features(), LABELS)
+    _, selection = ensemble.combine(_scores({"mlp": right, "gbt": right}), LABELS)
     assert selection["tree_weight"] == 0.5
     average = ensemble.assemble({"mlp": right, "gbt": right}, 0.5)
     assert isinstance(average, ensemble.ProbabilityAverage)
@@ -57,7 +62,7 @@ def test_a_tie_keeps_the_plain_average_and_a_clear_winner_is_exported_alone():
     wrong = _member(_logits([2, 2, 0, 0, 1, 1, 2, 0], confidence=20.0))
     unsure = _member(_logits(list(LABELS), confidence=0.3))
     members = {"mlp": wrong, "gbt": unsure}
-    validation, selection = ensemble.combine(members, _features(), LABELS)
+    validation, selection = ensemble.combine(_scores(members), LABELS)
     assert selection["tree_weight"] == 1.0
     assert ensemble.assemble(members, 1.0) is unsure and ensemble.assemble(members, 0.0) is wrong
     assert ensemble.macro_f1(LABELS, validation) == 1.0

@@ -204,7 +204,7 @@ def families(data, tmp_path_factory):
     training.integer_categories = find_integer_categories(raw_spec, config, split.columns)
     assert training.integer_categories  # zone
     mlp, _ = fit_mlp(training, hparams, split, str(root / "logs"))
-    _, gbt, _ = fit_gbt(training, hparams, split)  # the served trees
+    gbt, _, _ = fit_gbt(training, hparams, split)  # the served trees
     return {"mlp": mlp, "gbt": gbt, "ensemble": ProbabilityAverage(mlp, gbt, 0.5)}, training
 
 

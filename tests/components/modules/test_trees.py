@@ -32,7 +32,7 @@ def _data(num_classes: int, rows: int = 1500, seed: int = 0):
 def _fit(num_classes: int):
     x, y = _data(num_classes)
     fit, validation = slice(0, 1000), slice(1000, None)
-    model, summary = trees.fit_trees(
+    model, _, summary = trees.fit_trees(
         x[fit], y[fit], np.ones(1000), x[validation], y[validation], num_classes, HPARAMS
     )
     return model, summary, x, y
@@ -81,8 +81,13 @@ def test_values_on_a_threshold_and_missing_values_take_scikit_learns_branch():
 
 
 def test_the_kept_round_is_the_best_on_validation_and_later_rounds_are_dropped():
-    model, summary, x, y = _fit(4)
+    x, y = _data(4)
     fit, validation = slice(0, 1000), slice(1000, None)
+    model, probabilities, summary = trees.fit_trees(
+        x[fit], y[fit], np.ones(1000), x[validation], y[validation], 4, HPARAMS
+    )
+    # What selection scores: the kept model's own validation probabilities.
+    np.testing.assert_allclose(probabilities, model.predict_proba(x[validation]), atol=1e-12)
     assert summary["rounds_fitted"] == HPARAMS["gbt_max_iterations"]
     assert model.n_iter_ == summary["best_round"]
     reference = _reference(40).fit(x[fit], y[fit])
@@ -108,8 +113,8 @@ def test_a_refit_boosts_the_given_rounds_on_all_the_rows_it_is_given():
 def test_class_weights_are_sample_weights():
     x, y = _data(3, seed=1)
     weights = np.where(y == 2, 20.0, 1.0)
-    unweighted, _ = trees.fit_trees(x, y, np.ones(len(y)), x, y, 3, HPARAMS)
-    weighted, _ = trees.fit_trees(x, y, weights, x, y, 3, HPARAMS)
+    unweighted, _, _ = trees.fit_trees(x, y, np.ones(len(y)), x, y, 3, HPARAMS)
+    weighted, _, _ = trees.fit_trees(x, y, weights, x, y, 3, HPARAMS)
     assert (weighted.predict(x) == 2).sum() > (unweighted.predict(x) == 2).sum()
 
 

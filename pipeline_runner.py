@@ -13,9 +13,11 @@ exit codes in components.modules.errors.ExitCode.
 """
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 
 from components.modules.errors import ExitCode, PipelineError
 
@@ -65,9 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> ExitCode:
     from pipeline.config import load_config
-    from pipeline.render import console_summary
     from pipeline.runners import run_local
-    from pipeline.verdict import verdict
 
     config = load_config(
         args.config,
@@ -77,6 +77,9 @@ def _run(args: argparse.Namespace) -> ExitCode:
         pipeline__output=args.output,
     )
     outcome = run_local(config)
+    from pipeline.render import console_summary  # TensorFlow: only once the input is checked
+    from pipeline.verdict import verdict
+
     result = verdict(outcome)
     summary = console_summary(outcome, result)
     if summary:
@@ -85,6 +88,22 @@ def _run(args: argparse.Namespace) -> ExitCode:
         raise PipelineError(result.message, result.exit_code)
     print(f"\nModel blessed and pushed to {outcome.pushed_to}")
     return ExitCode.SUCCESS
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Sends file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines ignore
+    TF_CPP_MIN_LOG_LEVEL. Errors are printed after it has ended."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _latest_run(output: str):
@@ -152,14 +171,17 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info and warnings
+    # `run` sends them to its log file itself; gate and report print only their own lines.
+    quiet = args.command in ("gate", "report")
     try:
-        return int(COMMANDS[args.command](args))
+        with _native_stderr_silenced() if quiet else contextlib.nullcontext():
+            return int(COMMANDS[args.command](args))
     except PipelineError as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return int(error.exit_code)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
-        return 130
+        return int(ExitCode.INTERRUPTED)
     except Exception as error:  # noqa: BLE001 - last resort: one line, full trace in the log
         print(f"\ninternal error: {error}", file=sys.stderr)
         return int(ExitCode.INTERNAL_ERROR)

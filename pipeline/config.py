@@ -7,6 +7,7 @@ naming the key and the fix: `load_config` turns pydantic's errors into those
 messages, so a user never sees a pydantic error dump.
 """
 
+import codecs
 import difflib
 import os
 import re
@@ -18,6 +19,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 from components.class_skew.analysis import CHECK_ACTIONS
+from components.example_gen.csv_audit import CsvFormat
 from components.modules.choices import (
     CLASS_WEIGHT_STRATEGIES,
     DECISION_OBJECTIVES,
@@ -48,9 +50,15 @@ def _scalar_to_list(value: Any) -> Any:
     return value
 
 
+def _tab_escape(value: Any) -> Any:
+    """`--set data.delimiter=\\t` from a shell arrives as backslash and t: a tab."""
+    return "\t" if value == "\\t" else value
+
+
 _Item = TypeVar("_Item")
 Text = Annotated[str, BeforeValidator(_number_to_str)]  # a str; an int or float becomes one
 ListOf = Annotated[list[_Item], BeforeValidator(_scalar_to_list)]  # a list; a scalar becomes one
+Delimiter = Annotated[str, BeforeValidator(_tab_escape)]
 
 
 class _Section(BaseModel):
@@ -92,6 +100,13 @@ with warnings.catch_warnings():
         numeric_columns: ListOf[Text] = []  # int columns never embedded per value
         schema: Text | None = None  # curated schema.pbtxt; None infers one with SchemaGen
         eval_percent: int = 20  # share of each class in the eval split (stratified for CSV)
+        delimiter: Delimiter = ","  # one character, e.g. ";" or "\t" (tab)
+        encoding: Text = "utf-8"  # the CSV files' text encoding, e.g. latin-1
+        missing_values: ListOf[Text] = []  # cells read as missing besides empty ones: ?, NA
+
+        def csv_format(self) -> CsvFormat:
+            """How ExampleGen and the input checks read the CSV files."""
+            return CsvFormat(self.delimiter, self.encoding, tuple(self.missing_values))
 
 
 class PipelineConfig(_Section):
@@ -196,12 +211,15 @@ class ClassSkewConfig(_Section):
     max_label_divergence: Check = Check(threshold=0.02, action="warn")
     missing_class: Check = Check(threshold=0, action="gate")
     missing_label: Check = Check(threshold=0, action="gate")
+    similar_labels: Check = Check(threshold=0, action="warn")  # 'a', 'a ', 'A' as classes
+    marker_labels: Check = Check(threshold=0, action="warn")  # classes named NA, ?, null, ...
 
 
 class EvaluationConfig(_Section):
     """TFMA evaluation and the metric gate (components.evaluator.eval_config reads these keys)."""
 
     min_macro_f1: float = 0.0  # bless only at or above this macro-F1 on the eval split
+    chance_margin: float = 0.05  # bless only at balanced accuracy >= 1/classes + this
     min_class_recall: float = 0.0  # floor on the recall of every class
     class_recall: dict[Text, float] = {}  # class -> floor
     slices: ListOf[Text] = []  # feature columns to slice by
@@ -304,10 +322,14 @@ def _read_yaml(path: str) -> dict[str, Any]:
 
 
 def _parse_value(text: str) -> Any:
+    """The YAML value of `text`; text itself where YAML reads markup into one character."""
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+    if isinstance(value, dict) and ":" not in text or value == "" and text.strip("'\" "):
+        return text  # `?` (a key), `|` and `>` (block scalars) are meant as themselves
+    return value
 
 
 _TYPE_NAMES = {"int_type": "int", "float_type": "float", "bool_type": "bool", "string_type": "str"}
@@ -412,6 +434,7 @@ def _value_problems(config: Config) -> list[str]:
     problems = []
     if not 0 < config.data.eval_percent < 100:
         problems.append("data.eval_percent must be between 1 and 99")
+    problems += _csv_format_problems(config.data)
     if bool(config.data.path) and bool(config.data.query):
         problems.append("set data.path (CSV) or data.query (BigQuery), not both")
     problems += _beam_problems(config)
@@ -428,6 +451,12 @@ def _value_problems(config: Config) -> list[str]:
         problems.append("training.weight_decay must be >= 0 and training.ple_dim >= 1")
     if training.integer_categories_max < 0:
         problems.append("training.integer_categories_max must be >= 0 (0: never)")
+    problems += [
+        f"the label {config.data.label!r} is also in data.{key}; the label is never a feature: "
+        f"remove it from data.{key}"
+        for key in ("exclude_columns", "categorical_columns", "numeric_columns")
+        if config.data.label and config.data.label in getattr(config.data, key)
+    ]
     both = set(config.data.categorical_columns) & set(config.data.numeric_columns)
     if both:
         problems.append(
@@ -465,6 +494,10 @@ def _value_problems(config: Config) -> list[str]:
         for text in evaluation.slice_min_accuracy
         if not re.fullmatch(r"[^=]+=[^=]+", text)
     ]
+    if not 0 < evaluation.chance_margin < 1:
+        problems.append(
+            "evaluation.chance_margin must be in (0, 1): a model at chance is never pushed"
+        )
     if evaluation.min_slice_size < 1:
         problems.append("evaluation.min_slice_size must be >= 1")
     problems += _choice_problems(
@@ -500,6 +533,20 @@ def _value_problems(config: Config) -> list[str]:
     for name, choices in tuning.search_space:
         if not choices:
             problems.append(f"tuning.search_space.{name} must list at least one value")
+    return problems
+
+
+def _csv_format_problems(data: DataConfig) -> list[str]:
+    problems = []
+    if len(data.delimiter) != 1 or data.delimiter in '"\r\n':
+        problems.append(
+            f"data.delimiter must be one character other than a quote or newline, got "
+            f"{data.delimiter!r}"
+        )
+    try:
+        codecs.lookup(data.encoding)
+    except LookupError:
+        problems.append(f"data.encoding {data.encoding!r} is not a known text encoding")
     return problems
 
 

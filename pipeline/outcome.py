@@ -248,10 +248,13 @@ def _metric_failures(evaluation_uri: str, class_names: list[str]) -> tuple[Failu
             key = failure.metric_key
             has_class = key.HasField("sub_key") and key.sub_key.HasField("class_id")
             value = failure.metric_value.double_value.value
+            check = key.name + (" (change)" if key.is_diff else "")
+            if key.name == "balanced_accuracy":  # its only bound: evaluation.chance_margin
+                check += f" vs chance (1/{len(class_names)} + evaluation.chance_margin)"
             failures.append(
                 Failure(
                     gate="metric",
-                    check=key.name + (" (change)" if key.is_diff else ""),
+                    check=check,
                     cls=class_names[key.sub_key.class_id.value] if has_class else "",
                     slice=_slice_text(per_slice.slice_key),
                     value=f"{value:.4f}" if failure.HasField("metric_value") else failure.message,

@@ -19,7 +19,7 @@ from components.example_gen.component import CsvExampleGen, example_gen_options
 from components.pusher.component import Pusher
 from components.row_counts.component import RowCounts
 from pipeline.config import Config
-from pipeline.inputs import input_location
+from pipeline.preflight import input_location
 
 
 def read_schema(path: str) -> schema_pb2.Schema:
@@ -136,7 +136,9 @@ def _example_gen(config: Config):
             splits=[example_gen_pb2.Input.Split(name="all", pattern=pattern)]
         ),
         output_config=output_config,
-        custom_config=example_gen_options(config.data.label, config.data.exclude_columns),
+        custom_config=example_gen_options(
+            config.data.label, config.data.exclude_columns, config.data.csv_format()
+        ),
     )
 
 

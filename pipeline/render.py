@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 
 import jinja2
 
+from components.class_skew.analysis import label_text
 from components.modules.errors import ExitCode
 from pipeline.outcome import RunOutcome
 from pipeline.verdict import Verdict
@@ -27,21 +28,17 @@ TEMPLATES = jinja2.Environment(
 )
 
 
+MARKDOWN_MARKUP = set("\\`*_[]<>&!#|~")  # characters that can start markup or end a cell
+
+
 def markdown_text(text: str) -> str:
-    """Text that Markdown shows as it is: no HTML tag, link or image can start in it."""
-    text = str(text).replace("\\", "\\\\").replace("<", "&lt;")
-    for char in "[]":
-        text = text.replace(char, "\\" + char)
-    return " ".join(text.splitlines())
-
-
-def markdown_cell(text: str) -> str:
-    """markdown_text that also cannot end a table cell."""
-    return markdown_text(text).replace("|", "\\|")
+    """Text that Markdown shows as it is, on one line, also inside a table cell: no HTML tag,
+    entity, link, image, emphasis or code can start in it (CommonMark's backslash escapes)."""
+    escaped = "".join("\\" + char if char in MARKDOWN_MARKUP else char for char in str(text))
+    return " ".join(escaped.splitlines())
 
 
 TEMPLATES.filters["md"] = markdown_text
-TEMPLATES.filters["md_cell"] = markdown_cell
 TEMPLATES.filters["fixed4"] = lambda value: f"{value:.4f}"
 TEMPLATES.filters["extract"] = lambda key, mapping: mapping.get(key, math.nan)
 
@@ -81,7 +78,7 @@ def console_summary(outcome: RunOutcome, verdict: Verdict) -> str:
     lines.append(f"  {'class':<12} {'precision':>9} {'recall':>9} {'f1':>9}")
     for name, values in evaluation.class_metrics.items():
         cells = "".join(f" {values.get(m, math.nan):9.4f}" for m in PER_CLASS)
-        lines.append(f"  {name:<12}{cells}")
+        lines.append(f"  {label_text(name):<12}{cells}")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ import contextlib
 import datetime
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from absl import logging as absl_logging
 
-from components.modules.errors import PipelineError
+from components.modules.errors import ExitCode, PipelineError
 from pipeline.config import Config
 
 if TYPE_CHECKING:
@@ -70,7 +71,8 @@ def _logs_to_file(log_path: str) -> Iterator[None]:
         saved_verbosity = absl_logging.get_verbosity()
         absl_logging.set_verbosity(absl_logging.INFO)
         try:
-            yield
+            with _ctrl_c_ends_the_run(log, saved_stderr):
+                yield
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -83,12 +85,40 @@ def _logs_to_file(log_path: str) -> Iterator[None]:
             console.close()
 
 
+@contextlib.contextmanager
+def _ctrl_c_ends_the_run(log: TextIO, console_fd: int) -> Iterator[None]:
+    """Ctrl-C ends the run at once: `interrupted` on the console, exit code 130.
+
+    A KeyboardInterrupt raised inside TFX can hang the run (the launcher's gRPC
+    execution watcher waits forever to stop) or surface from a Beam step as a
+    RuntimeError. Nothing needs cleaning up: the Pusher renames complete models
+    into place, and a run stopped at any point, even by kill -9, resumes from
+    the cache when started again.
+    """
+
+    def end_run(signum, frame):
+        log.write("\nInterrupted (Ctrl-C): run the same command again to resume.\n")
+        log.flush()
+        os.write(console_fd, b"\ninterrupted\n")
+        os._exit(ExitCode.INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, end_run)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_local(config: Config) -> "RunOutcome":
     """Checks the input, runs the whole pipeline and returns the run's outcome.
 
     Raises:
       PipelineError: bad input, or a gate that stopped the run.
     """
+    from pipeline.preflight import preflight
+
+    print(f"Checking the input {config.data.path or config.data.query}", flush=True)
+    preflight(config)
     root = os.path.abspath(config.pipeline.output)
     log_path = os.path.join(root, "logs", datetime.datetime.now().strftime("run-%Y%m%d-%H%M%S.log"))
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
@@ -99,11 +129,9 @@ def run_local(config: Config) -> "RunOutcome":
         # Imported here so TensorFlow's import-time chatter goes to the log.
         from tfx import v1 as tfx
 
-        from pipeline.inputs import check_data
         from pipeline.outcome import read_outcome
         from pipeline.pipeline import OutputPaths, create_pipeline
 
-        check_data(config)
         paths = OutputPaths(root)
         connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(paths.metadata)
         pipeline = create_pipeline(config, paths, connection)

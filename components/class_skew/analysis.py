@@ -13,6 +13,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from components.modules.errors import BadInputError
 
+MISSING_MARKERS = {"na", "n/a", "#n/a", "nan", "null", "none", "?", "-", "missing"}
 CHECK_ACTIONS = ("warn", "gate", "off")  # warn: report it | gate: stop before training | off
 
 
@@ -108,6 +109,24 @@ def analyze(
                 }
             )
 
+    for group in similar_labels(classes):
+        flag(
+            "similar_labels",
+            len(group),
+            f"labels {', '.join(map(repr, group))} differ only by case or surrounding spaces and "
+            "are separate classes; if they mean one class, clean the label column",
+            "all",
+        )
+    for cls in classes:
+        if cls.strip().casefold() in MISSING_MARKERS:
+            flag(
+                "marker_labels",
+                0,
+                f"class {cls!r} looks like a missing-value marker; if it is one, list it in "
+                "data.missing_values (its rows then count as unlabelled)",
+                "all",
+                cls,
+            )
     splits = {}
     for split, split_counts in counts.items():
         present = [split_counts[c] for c in classes if split_counts.get(c, 0) > 0]
@@ -172,6 +191,21 @@ def analyze(
     return {"classes": classes, "splits": splits, "divergence": divergence, "flags": flags}
 
 
+def similar_labels(classes: list[str]) -> list[list[str]]:
+    """Groups of labels equal but for case and surrounding whitespace: typos more often
+    than classes."""
+    groups: dict[str, list[str]] = {}
+    for name in classes:
+        groups.setdefault(name.strip().casefold(), []).append(name)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def label_text(name: str) -> str:
+    """A label as a table shows it: quoted where spaces or unprintable characters would hide
+    what it is ('a ' vs 'a')."""
+    return name if name and name == name.strip() and name.isprintable() else repr(name)
+
+
 def format_summary(report: dict[str, Any]) -> str:
     """A plain-text table of the class distribution and the flags."""
     splits = list(report["splits"])
@@ -181,7 +215,7 @@ def format_summary(report: dict[str, Any]) -> str:
             f"{report['splits'][s]['counts'][cls]:>10} {report['splits'][s]['shares'][cls]:6.2%}"
             for s in splits
         )
-        lines.append(cls[:15].ljust(16) + cells)
+        lines.append(label_text(cls)[:15].ljust(16) + cells)
     for split, measures in report["splits"].items():
         lines.append(
             f"{split}: {measures['examples']} examples, imbalance ratio "

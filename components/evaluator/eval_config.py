@@ -111,7 +111,11 @@ def build_eval_config(
                     config_pb2.MetricConfig(class_name="ExampleCount"),
                     config_pb2.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
                     _metric("accuracy", num_classes, accuracy_bounds),
-                    _metric("balanced_accuracy", num_classes),
+                    _metric(
+                        "balanced_accuracy",
+                        num_classes,
+                        [(OVERALL, _threshold(chance_floor(num_classes, evaluation)))],
+                    ),
                     _metric("macro_precision", num_classes),
                     _metric("macro_f1", num_classes, macro_f1_bounds),
                 ]
@@ -127,6 +131,16 @@ def build_eval_config(
             ),
         ],
     )
+
+
+def chance_floor(num_classes: int, evaluation: dict[str, Any]) -> float:
+    """The balanced accuracy a model must reach to be pushed: chance plus a margin.
+
+    Every constant or random predictor has balanced accuracy 1/K, whatever the
+    class shares, so this gate is on by default: a model that learned nothing
+    (e.g. from inputs that overflowed) is never blessed, whatever the floors.
+    """
+    return 1 / num_classes + evaluation["chance_margin"]
 
 
 def _model_spec(name: str, is_baseline: bool = False) -> config_pb2.ModelSpec:

@@ -4,7 +4,9 @@ TFX 1.21's CsvExampleGen cannot read `.csv.gz`: it reads the header with
 `fileio.open`, which does not decompress, and iterates over Beam's file object,
 which a compressed file does not support. It also splits the header on ','
 without honouring quotes. This executor reads header and rows through Beam's
-FileSystems (compression by extension, local or GCS).
+FileSystems (local or GCS), decompressed by extension with Python's own
+decompressors, which raise on a truncated file, in the delimiter, encoding and
+missing-value markers of the data section.
 
 Before Beam runs, components.example_gen.csv_audit reads every row once in
 plain Python and stops the run on any problem with the file and line to fix.
@@ -30,7 +32,6 @@ import os
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
-from apache_beam.io.filesystems import FileSystems
 from google.protobuf import any_pb2, json_format, struct_pb2
 from pyarrow import compute as arrow_compute
 from pyarrow import csv as arrow_csv
@@ -44,7 +45,14 @@ from tfx.utils import proto_utils
 from tfx_bsl.coders import example_coder
 
 from components import artifacts
-from components.example_gen.csv_audit import CsvAudit, audit_csv, read_csv_header
+from components.example_gen.csv_audit import (
+    PLAIN_CSV,
+    CsvAudit,
+    CsvFormat,
+    audit_csv,
+    open_csv_bytes,
+    read_csv_header,
+)
 from components.modules.errors import RowCountError
 
 RANKED_CLASS_SIZE = 5000  # classes up to this size are split exactly, in memory
@@ -62,16 +70,20 @@ class _ArrowReadable:
         self.read = file.read
 
 
-def _read_csv_blocks(path: str, header: list[str]):
-    """Yields the rows after the header in blocks, every cell as a string; empty cells null."""
-    with FileSystems.open(path) as file:  # decompressed by extension, as the audit reads it
+def _read_csv_blocks(path: str, header: list[str], csv_format: CsvFormat):
+    """Yields the rows after the header in blocks, every cell as a string; missing cells null."""
+    with open_csv_bytes(path) as file:  # decompressed as the audit reads it
         yield from arrow_csv.open_csv(
             pa.PythonFile(_ArrowReadable(file), mode="r"),
-            read_options=arrow_csv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=arrow_csv.ParseOptions(newlines_in_values=True),
+            read_options=arrow_csv.ReadOptions(
+                column_names=header, skip_rows=1, encoding=csv_format.encoding
+            ),
+            parse_options=arrow_csv.ParseOptions(
+                delimiter=csv_format.delimiter, newlines_in_values=True
+            ),
             convert_options=arrow_csv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
-                null_values=[""],
+                null_values=["", *csv_format.missing_values],
                 strings_can_be_null=True,
             ),
         )
@@ -111,16 +123,17 @@ class _CsvFileToExamples(beam.DoFn):
     The class is the raw label cell ('' if empty), as audit_csv counts it.
     """
 
-    def __init__(self, column_kinds: dict[str, str], label: str):
+    def __init__(self, column_kinds: dict[str, str], label: str, csv_format: CsvFormat):
         self._column_kinds = column_kinds
         self._label = label
+        self._csv_format = csv_format
 
     def setup(self):
         self._encoder = example_coder.RecordBatchToExamplesEncoder()
 
     def process(self, path: str):
-        header = read_csv_header(path)
-        for block in _read_csv_blocks(path, header):
+        header = read_csv_header(path, self._csv_format)
+        for block in _read_csv_blocks(path, header, self._csv_format):
             columns = {
                 name: _typed(block.column(name), self._column_kinds[name]) for name in header
             }
@@ -140,27 +153,30 @@ def _input_files(exec_properties: dict, split_pattern: str) -> list[str]:
 
 
 @beam.ptransform_fn
-def _csv_to_keyed_examples(pipeline, exec_properties, split_pattern, label):
+def _csv_to_keyed_examples(pipeline, exec_properties, split_pattern, label, csv_format):
     """Reads the CSV files of one split into (class, (row digest, serialized tf.Example))."""
     csv_files = _input_files(exec_properties, split_pattern)
     if not csv_files:
         raise RuntimeError(f"Split pattern {split_pattern} does not match any files.")
-    column_names = read_csv_header(csv_files[0])
+    column_names = read_csv_header(csv_files[0], csv_format)
     for csv_file in csv_files[1:]:
-        if read_csv_header(csv_file) != column_names:
+        if read_csv_header(csv_file, csv_format) != column_names:
             raise RuntimeError(f"{csv_file} has a different header than {csv_files[0]}.")
     column_kinds = json.loads(exec_properties[AUDIT_KEY])["column_kinds"]
     return (
         pipeline
         | "CreateFilenames" >> beam.Create(csv_files)
-        | "CsvToExamples" >> beam.ParDo(_CsvFileToExamples(column_kinds, label))
+        | "CsvToExamples" >> beam.ParDo(_CsvFileToExamples(column_kinds, label, csv_format))
     )
 
 
-def example_gen_options(label: str, exclude_columns: list[str]) -> example_gen_pb2.CustomConfig:
-    """ExampleGen's custom_config: the label to stratify by, the columns the audit skips."""
+def example_gen_options(
+    label: str, exclude_columns: list[str], csv_format: CsvFormat = PLAIN_CSV
+) -> example_gen_pb2.CustomConfig:
+    """ExampleGen's custom_config: the label to stratify by, the columns the audit skips and
+    how the files are written."""
     options = struct_pb2.Struct()
-    options.update({"label": label, "exclude_columns": exclude_columns})
+    options.update({"label": label, "exclude_columns": exclude_columns, **csv_format.to_dict()})
     packed = any_pb2.Any()
     packed.Pack(options)
     return example_gen_pb2.CustomConfig(custom_config=packed)
@@ -209,7 +225,8 @@ class Executor(BaseExampleGenExecutor):
 
     def GenerateExamplesByBeam(self, pipeline, exec_properties):  # noqa: N802
         """Splits train/eval stratified by the label (TFX's own split only hashes rows)."""
-        label = _options(exec_properties).get("label")
+        options = _options(exec_properties)
+        label = options.get("label")
         output_config = proto_utils.json_to_proto(
             exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], example_gen_pb2.Output()
         )
@@ -225,7 +242,7 @@ class Executor(BaseExampleGenExecutor):
         eval_buckets = splits[1].hash_buckets
         buckets = splits[0].hash_buckets + eval_buckets
         labelled = pipeline | "InputToRecord" >> _csv_to_keyed_examples(
-            exec_properties, input_config.splits[0].pattern, label
+            exec_properties, input_config.splits[0].pattern, label, CsvFormat.from_dict(options)
         )
         sizes = json.loads(exec_properties[AUDIT_KEY])["class_sizes"]
         small, large = labelled | "BySize" >> beam.Partition(
@@ -260,7 +277,9 @@ class Executor(BaseExampleGenExecutor):
         )
         options = _options(exec_properties)
         skip = set(options.get("exclude_columns", []))
-        audit = audit_csv(files, skip, options.get("label")) if files else CsvAudit(0, {}, {})
+        audit = CsvAudit(0, {}, {})
+        if files:
+            audit = audit_csv(files, skip, options.get("label"), CsvFormat.from_dict(options))
         exec_properties = {**exec_properties, AUDIT_KEY: json.dumps(dataclasses.asdict(audit))}
         super().Do(input_dict, output_dict, exec_properties)
         examples = artifact_utils.get_single_instance(

@@ -16,6 +16,7 @@ class ExitCode(enum.IntEnum):
     SCHEMA_GATE_FAILED = 3
     METRIC_GATE_FAILED = 4
     ROW_COUNT_MISMATCH = 5
+    INTERRUPTED = 130  # Ctrl-C: the shell's code for SIGINT (128 + 2)
 
 
 class PipelineError(Exception):

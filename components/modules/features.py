@@ -54,14 +54,21 @@ def feature_keys(columns: list[str]) -> dict[str, str]:
       BadInputError: two columns map to one key, or a column to the label's key.
     """
     keys = {column: feature_key(column) for column in columns}
-    seen: dict[str, str] = {}
+    by_key: dict[str, list[str]] = {}
     for column, key in keys.items():
-        if key in seen:
-            raise BadInputError(
-                f"columns {seen[key]!r} and {column!r} both map to feature key {key!r}; "
-                "rename one of them or exclude it with data.exclude_columns"
-            )
-        seen[key] = column
+        by_key.setdefault(key, []).append(column)
+    collisions = [
+        f"{', '.join(map(repr, group))} all map to {key!r}"
+        for key, group in by_key.items()
+        if len(group) > 1
+    ]
+    if collisions:
+        raise BadInputError(
+            "column names collide as feature keys (TF names allow only letters, digits and _): "
+            + "; ".join(collisions)
+            + ". Rename all but one of each, or exclude them with data.exclude_columns"
+        )
+    seen = {key: group[0] for key, group in by_key.items()}
     if LABEL_KEY in seen:
         raise BadInputError(f"column {seen[LABEL_KEY]!r} clashes with the label key {LABEL_KEY!r}")
     return keys

@@ -73,8 +73,15 @@ def _map_values(tensor: Any, fn: Any) -> Any:
 
 
 def _to_dense_string(tensor: Any) -> tf.Tensor:
-    """Categorical values as strings; int 3 -> '3', float 1.5 -> '1.5'."""
-    if tensor.dtype != tf.string:
+    """Categorical values as one-line strings; int 3 -> '3', float 1.5 -> '1.5'.
+
+    A vocabulary file holds one value per line, so tf.Transform leaves values
+    with line breaks (quoted CSV cells may hold them) out of it: they would all
+    be out of vocabulary. Line breaks become spaces instead, here and at serving.
+    """
+    if tensor.dtype == tf.string:
+        tensor = _map_values(tensor, lambda v: tf.strings.regex_replace(v, r"\r\n|\r|\n", " "))
+    else:
         tensor = _map_values(
             tensor, lambda v: tf.strings.as_string(v, shortest=v.dtype.is_floating)
         )

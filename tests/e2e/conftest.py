@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import tensorflow as tf
 
 from tests.conftest import REPO
@@ -52,7 +53,8 @@ def assert_serves_class_names(output: str, label: str, expected_classes: set[str
     model = tf.saved_model.load(version)
     examples, labels = eval_examples(output, label)
     result = model.signatures["serving_default"](examples=tf.constant(examples))
-    scores, classes = result["scores"].numpy(), result["classes"].numpy().astype(str)
+    scores = result["scores"].numpy()
+    classes = np.char.decode(result["classes"].numpy().astype(bytes), "utf-8")
     k = len(expected_classes)
     assert scores.shape == (len(examples), k) and scores.dtype == "float32"
     assert classes.shape == (len(examples), k)

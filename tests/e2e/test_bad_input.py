@@ -7,6 +7,7 @@ that no stack trace reaches the console, and that serving/ holds no model.
 
 import gzip
 import os
+import zlib
 
 import pandas as pd
 import pytest
@@ -182,3 +183,83 @@ def test_float_labels(shuttle_sample, tmp_path):
 def test_invalid_config(shuttle_sample, tmp_path, override, message):
     _fails(tmp_path, shuttle_sample, ExitCode.BAD_INPUT, message, args=["--set", override])
     assert not os.path.exists(tmp_path / "out" / "metadata.sqlite")
+
+
+def test_numbers_beyond_float32_are_bad_input_not_a_junk_model(shuttle_sample, tmp_path):
+    data = _with_value(shuttle_sample, tmp_path, 300, 4, "1e39")
+    _fails(
+        tmp_path, data, ExitCode.BAD_INPUT, "column 'A5' holds numbers beyond float32", "line 300"
+    )
+
+
+@pytest.mark.parametrize("cut_at_line_end", [True, False])
+def test_a_truncated_gzip_file(shuttle_sample, tmp_path, cut_at_line_end):
+    text = "".join(_lines(shuttle_sample))
+    keep = text[: text.index("\n", len(text) // 2) + (1 if cut_at_line_end else -3)]
+    compressor = zlib.compressobj(wbits=31)  # gzip framing, ended without its trailer
+    data = tmp_path / "data.csv.gz"
+    data.write_bytes(compressor.compress(keep.encode()) + compressor.flush(zlib.Z_FULL_FLUSH))
+    _fails(tmp_path, str(data), ExitCode.BAD_INPUT, "data.csv.gz is truncated or corrupt")
+
+
+def test_a_label_with_a_single_class_stops_before_training(shuttle_sample, tmp_path):
+    frame = pd.read_csv(shuttle_sample).assign(target=1)
+    data = str(tmp_path / "data.csv.gz")
+    frame.to_csv(data, index=False)
+    stderr = _fails(tmp_path, data, ExitCode.BAD_INPUT, "a classifier needs at least two classes")
+    assert "only the class '1'" in stderr
+
+
+def test_latin_1_bytes_are_located_with_the_fix(shuttle_sample, tmp_path):
+    lines = _lines(shuttle_sample)
+    lines[40] = lines[40].replace(",", ",café ", 1)  # a text value in column A2
+    data = tmp_path / "data.csv"
+    data.write_bytes("".join(lines).encode("latin-1"))
+    _fails(
+        tmp_path,
+        str(data),
+        ExitCode.BAD_INPUT,
+        "data.csv line 41 is not utf-8 text",
+        "data.encoding",
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "messages"),
+    [
+        (["A1", "A1"], ["column 'A1' appears 2 times (columns 1, 2)"]),
+        (["a/b", "a_b", "a b"], ["'a/b', 'a_b', 'a b' all map to 'a_b_xf'"]),
+    ],
+)
+def test_repeated_and_colliding_column_names_are_all_named(
+    shuttle_sample, tmp_path, header, messages
+):
+    frame = pd.read_csv(shuttle_sample)
+    frame.columns = header + list(frame.columns[len(header) :])
+    data = str(tmp_path / "data.csv")
+    frame.to_csv(data, index=False)
+    _fails(tmp_path, data, ExitCode.BAD_INPUT, *messages)
+
+
+def test_a_semicolon_file_is_named_as_such(shuttle_sample, tmp_path):
+    data = str(tmp_path / "data.csv")
+    pd.read_csv(shuttle_sample).to_csv(data, index=False, sep=";")
+    _fails(
+        tmp_path,
+        data,
+        ExitCode.BAD_INPUT,
+        "The file looks semicolon-delimited: set data.delimiter=';'",
+    )
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file", "unwritable"])
+def test_output_path_problems(shuttle_sample, tmp_path, where):
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    output = {"a file": blocker, "under a file": blocker / "out", "unwritable": "/proc/1/out"}
+    result = run_cli("--data", shuttle_sample, "--label", "target", "--output", str(output[where]))
+    assert result.returncode == ExitCode.BAD_INPUT, result.stderr
+    assert str(output[where]) in result.stderr and "Traceback" not in result.stderr
+    assert ("is a file, not a folder" if where == "a file" else "cannot write to --output") in (
+        result.stderr
+    )

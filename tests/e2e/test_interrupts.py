@@ -33,11 +33,13 @@ def read_logs(output: str) -> str:
     return "".join(pathlib.Path(path).read_text() for path in glob.glob(f"{output}/logs/*.log"))
 
 
-def kill_when_running(args: list[str], output: str, component: str, console: pathlib.Path) -> str:
-    """Starts `run` in its own process group, SIGKILLs the group once `component` runs.
+def kill_when_running(
+    args: list[str], output: str, component: str, console: pathlib.Path, sig=signal.SIGKILL
+) -> tuple[str, int]:
+    """Starts `run` in its own process group, signals the group once `component` runs.
 
     Watches the run's log, not its console: a component's console line is only
-    flushed when it finishes. Returns the killed run's log.
+    flushed when it finishes. Returns the killed run's log and exit code.
     """
     with console.open("w") as out:
         process = start_run(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -49,9 +51,9 @@ def kill_when_running(args: list[str], output: str, component: str, console: pat
             time.sleep(0.2)
     finally:
         with contextlib.suppress(ProcessLookupError):  # it ended by itself: the assert says why
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    return read_logs(output)
+            os.killpg(process.pid, sig)
+        process.wait(timeout=300)
+    return read_logs(output), process.returncode
 
 
 def assert_only_complete_models(output: str) -> None:
@@ -66,13 +68,21 @@ def progress_line(stdout: str, component: str) -> str:
     return next(line for line in stdout.splitlines() if line.split()[:1] == [component])
 
 
-@pytest.mark.parametrize("component", ["Transform", "Trainer"])
+@pytest.mark.parametrize(
+    ("component", "sig"), [("Transform", signal.SIGINT), ("Trainer", signal.SIGKILL)]
+)
 def test_a_run_killed_during_a_component_completes_when_started_again(
-    component, shuttle_sample, tmp_path
+    component, sig, shuttle_sample, tmp_path
 ):
+    """Ctrl-C (SIGINT to the process group, inside a Beam step) or a hard kill."""
     output = str(tmp_path / "out")
     args = run_args(shuttle_sample, output)
-    killed_log = kill_when_running(args, output, component, tmp_path / "killed.txt")
+    console = tmp_path / "killed.txt"
+    killed_log, code = kill_when_running(args, output, component, console, sig)
+    if sig == signal.SIGINT:
+        assert code == 130, console.read_text()
+        assert console.read_text().rstrip().endswith("interrupted"), console.read_text()
+        assert "error" not in console.read_text() and "Traceback" not in console.read_text()
     assert pushed_versions(output) == []
     assert_only_complete_models(output)
 

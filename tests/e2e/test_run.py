@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
+import tensorflow_transform as tft
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
@@ -275,17 +276,30 @@ def test_fars_column_names_with_slashes_and_dashes(fars_sample, tmp_path):
 
 
 def test_penguins_string_label_string_features_missing_values_and_slices(penguins_csv, tmp_path):
+    """Written as a European spreadsheet exports it: semicolons, Latin-1, NA for missing
+    values, and quoted values with a line break, which must reach the model's vocabulary."""
+    frame = pd.read_csv(penguins_csv)
+    frame["species"] = frame["species"].replace({"Adelie": "Adélie"})
+    frame["sex"] = frame["sex"].replace({"female": "fe\nmale"})
+    data = str(tmp_path / "penguins.csv")
+    frame.to_csv(data, index=False, sep=";", encoding="latin-1", na_rep="NA")
     output = str(tmp_path / "out")
     sets = [
         "data.exclude_columns=[year]",
+        "data.delimiter=;",
+        "data.encoding=latin-1",
+        "data.missing_values=NA",
         "evaluation.slices=[island]",
-        "evaluation.min_slice_size=5",
+        "evaluation.min_slice_size=10",
         "evaluation.slice_min_accuracy={island=Biscoe: 0.3}",
     ]
     args = [arg for value in sets for arg in ("--set", value)]
-    result = run_cli("--data", penguins_csv, "--label", "species", "--output", output, *FAST, *args)
+    result = run_cli("--data", data, "--label", "species", "--output", output, *FAST, *args)
     assert result.returncode == ExitCode.SUCCESS, result.stderr + result.stdout
-    assert_serves_class_names(output, "species", {"Adelie", "Chinstrap", "Gentoo"})
+    assert_serves_class_names(output, "species", {"Adélie", "Chinstrap", "Gentoo"})
+    transform = tft.TFTransformOutput(latest_artifact_dir(output, "Transform", "transform_graph"))
+    assert set(transform.vocabulary_by_name("sex_xf")) == {b"fe male", b"male", b"__missing__"}
+    assert set(transform.vocabulary_by_name("island_xf")) == {b"Biscoe", b"Dream", b"Torgersen"}
 
     evaluation = latest_artifact_dir(output, "ClassAwareEvaluator", "evaluation")
     validation = tfma.load_validation_result(evaluation)
@@ -309,9 +323,9 @@ def test_penguins_string_label_string_features_missing_values_and_slices(penguin
     }
     # A slice under min_slice_size is left out of the results and does not block the push
     # (TFMA's own min_slice_size fails every threshold on it).
-    assert min(sizes.values()) < 5
+    assert min(sizes.values()) < 10
     slices = read_evaluation(evaluation).slice_metrics
-    assert set(slices) == {name for name, size in sizes.items() if size >= 5}
+    assert set(slices) == {name for name, size in sizes.items() if size >= 10}
     for metrics in slices.values():  # overall-type metrics only, no collapsed per-class ones
         assert 0 <= metrics["accuracy"] <= 1 and "recall" not in metrics
 
@@ -350,3 +364,32 @@ def test_wrong_label_is_bad_input_with_a_suggestion(shuttle_sample, tmp_path):
     assert "label column 'Target' is not in the data" in result.stderr
     assert "Did you mean 'target'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_model_no_better_than_chance_is_never_pushed(tmp_path):
+    """Features that carry nothing: the default chance gate stops the push, with no floor set.
+
+    The labels also differ only by case and spaces, which the run warns about,
+    quoting the label a table would otherwise show like another.
+    """
+    labels = np.random.default_rng(0).choice(["a", "a ", "A", "b"], size=400)
+    data = str(tmp_path / "data.csv")
+    pd.DataFrame({"constant": 1.5, "target": labels}).to_csv(data, index=False)
+    output = str(tmp_path / "out")
+    result = run_cli("--data", data, "--label", "target", "--output", output, *FAST)
+    assert result.returncode == ExitCode.METRIC_GATE_FAILED, result.stderr + result.stdout
+    assert (
+        "balanced_accuracy vs chance (1/4 + evaluation.chance_margin) on overall: 0.2500, "
+        "needs >= 0.3" in result.stderr
+    )
+    assert pushed_versions(output) == []
+    warning = next(line for line in result.stdout.splitlines() if "differ only by case" in line)
+    assert all(repr(label) in warning for label in ("a", "a ", "A")), warning
+    assert re.search(r"^  'a ' {2,}(nan|[\d.]+) ", result.stdout, re.MULTILINE), result.stdout
+
+    gate = run_gate(output)
+    assert gate.returncode == ExitCode.METRIC_GATE_FAILED
+    assert "balanced_accuracy vs chance" in gate.stdout
+    report = run_cli("--output", output, command="report")
+    for command in (gate, report):  # TensorFlow's C++ start-up lines stay off the console
+        assert command.stderr == "", command.stderr

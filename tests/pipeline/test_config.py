@@ -7,6 +7,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from components.example_gen.csv_audit import CsvFormat
 from components.modules.errors import BadInputError, ExitCode
 from pipeline.config import Config, load_config
 from tests.conftest import REPO
@@ -72,11 +73,16 @@ def test_unknown_section_is_named():
         ("data.query=SELECT 1", r"beam.project is required with data.query \(BigQuery\)"),
         ("vertex.labels={Team: ml}", r"vertex.labels Team: 'ml' is not a valid label"),
         ("training.epochs", r"not of the form section.key=value"),
+        ("data.delimiter=;;", r"data.delimiter must be one character other than a quote"),
+        ("data.delimiter='\"'", r"data.delimiter must be one character other than a quote"),
+        ("data.encoding=klingon", r"data.encoding 'klingon' is not a known text encoding"),
+        ("evaluation.chance_margin=0", r"evaluation.chance_margin must be in \(0, 1\)"),
+        ("data.exclude_columns=[target]", r"label 'target' is also in data.exclude_columns"),
     ],
 )
 def test_bad_values_raise_bad_input(override, message):
     with pytest.raises(BadInputError, match=message) as error:
-        load_config(None, [override])
+        load_config(None, [override], data__label="target")
     assert error.value.exit_code == ExitCode.BAD_INPUT
 
 
@@ -323,3 +329,19 @@ def test_yaml_python_tags_are_refused(tmp_path):
     path.write_text("data:\n  path: !!python/object/apply:os.getcwd []\n")
     with pytest.raises(BadInputError, match="is not valid YAML"):
         load_config(str(path))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ([], CsvFormat(",", "utf-8", ())),
+        (["data.delimiter=;", "data.missing_values=?"], CsvFormat(";", "utf-8", ("?",))),
+        (["data.delimiter=\\t", "data.encoding=latin-1"], CsvFormat("\t", "latin-1", ())),
+        (
+            ['data.delimiter="\\t"', "data.missing_values=['?', NA]"],
+            CsvFormat("\t", "utf-8", ("?", "NA")),
+        ),
+    ],
+)
+def test_how_the_csv_files_are_written(overrides, expected):
+    assert load_config(None, overrides).data.csv_format() == expected

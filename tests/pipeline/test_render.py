@@ -1,7 +1,11 @@
 """The console, Markdown and JUnit renderings of a run, and that user text cannot inject."""
 
+import html
 import math
 from xml.etree import ElementTree
+
+import pytest
+from markdown_it import MarkdownIt
 
 from pipeline import render
 from pipeline.outcome import Failure
@@ -52,7 +56,7 @@ def test_markdown_of_a_pass_has_metrics_classes_rows_and_warnings():
     assert "| a\\|b | nan | 0.0000 | 0.0000 |" in text
     assert "\nRows per step: CSV 10 -> " in text
     assert text.endswith(
-        "Warnings:\n- eval: class 'a|b' has only 2 examples (class_skew.min_class_count)\n"
+        "Warnings:\n- eval: class 'a\\|b' has only 2 examples (class\\_skew.min\\_class\\_count)\n"
     )
     assert "\n\n\n" not in text
 
@@ -60,18 +64,41 @@ def test_markdown_of_a_pass_has_metrics_classes_rows_and_warnings():
 def test_markdown_cells_cannot_inject_html_links_or_columns():
     run = outcomes.outcome(evaluation=outcomes.evaluation((INJECTED,)), blessed=False)
     text = render.markdown(run, verdict(run))
-    assert "<script>" not in text and "&lt;script>" in text
-    assert "](" not in text.replace("\\](", "")
     row = next(line for line in text.splitlines() if line.startswith("| metric | recall"))
     assert row.count(" | ") == len(render.COLUMNS) - 1  # the class's '|' is escaped
-    assert "\\|" in row
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    assert "<script>" not in html and "<a " not in html
+    assert "<td>&lt;script&gt;x&lt;/script&gt;|[a](b)</td>" in html
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "**bold** _it_ `code`",
+        "![x](http://e/x.png)",
+        "&lt;b&gt;",
+        "# heading",
+        "~~gone~~",
+        "a\nb",
+    ],
+)
+def test_markdown_shows_any_label_as_written(label):
+    shown = (
+        MarkdownIt("commonmark", {"html": True})
+        .enable("strikethrough")
+        .render(render.markdown_text(label))
+    )
+    expected = html.escape(" ".join(label.splitlines()), quote=False)
+    assert shown.strip() == f"<p>{expected}</p>"
 
 
 def test_markdown_of_a_stopped_run_has_no_metrics():
     run = outcomes.failed_data_checks()
     text = render.markdown(run, verdict(run))
     assert text.startswith("## ❌ Pipeline gate: schema gate failed")
-    assert "| schema | Column dropped |  | eval split | sensor_id |  |" in text
+    assert "| schema | Column dropped |  | eval split | sensor\\_id |  |" in text
     assert "| metric | value |" not in text
 
 

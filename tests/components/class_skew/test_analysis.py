@@ -8,7 +8,13 @@ import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.class_skew.analysis import analyze, format_summary, label_counts, statistics_schema
+from components.class_skew.analysis import (
+    analyze,
+    format_summary,
+    label_counts,
+    label_text,
+    statistics_schema,
+)
 from components.modules.errors import BadInputError
 from pipeline.config import ClassSkewConfig
 from tests.conftest import DATA
@@ -93,3 +99,35 @@ def test_statistics_schema_marks_the_label_categorical_in_a_curated_schema():
     assert marked.feature[1].int_domain.is_categorical
     assert not curated.feature[1].int_domain.is_categorical  # the input is not modified
     assert statistics_schema("species", curated).feature[2].type == schema_pb2.BYTES
+
+
+def test_labels_equal_but_for_case_or_spaces_are_flagged_and_shown_quoted():
+    counts = {"train": {"a": 9, "a ": 5, "A": 3, "b": 8}, "eval": {"a": 3, "a ": 2, "A": 1, "b": 2}}
+    report = analyze(counts, {}, CHECKS)
+    (flag,) = [flag for flag in report["flags"] if flag["check"] == "similar_labels"]
+    assert flag["action"] == "warn" and flag["split"] == "all" and flag["value"] == 3
+    assert "labels 'a', 'a ', 'A' differ only by case or surrounding spaces" in flag["message"]
+    rows = format_summary(report).splitlines()
+    assert [row.split("  ")[0] for row in rows[1:5]] == ["a", "b", "'a '", "A"]
+    off = {**CHECKS, "similar_labels": {"threshold": 0, "action": "off"}}
+    assert not [f for f in analyze(counts, {}, off)["flags"] if f["check"] == "similar_labels"]
+
+
+def test_label_text_quotes_only_labels_that_could_be_misread():
+    assert [label_text(name) for name in ["a", "A b", "a ", " a", "", "a\tb", "é"]] == [
+        "a",
+        "A b",
+        "'a '",
+        "' a'",
+        "''",
+        "'a\\tb'",
+        "é",
+    ]
+
+
+def test_a_class_named_like_a_missing_value_is_flagged():
+    report = analyze(
+        {"train": {"a": 9, "NA": 4, "b": 8}, "eval": {"a": 3, "NA": 1, "b": 2}}, {}, CHECKS
+    )
+    (flag,) = [flag for flag in report["flags"] if flag["check"] == "marker_labels"]
+    assert flag["class"] == "NA" and "data.missing_values" in flag["message"]

@@ -97,3 +97,10 @@ def test_parse_slice():
     assert parse_slice("island=Biscoe") == ("island", "Biscoe")
     with pytest.raises(ValueError, match="feature=value"):
         parse_slice("island")
+
+
+@pytest.mark.parametrize(("classes", "margin"), [(["a", "b"], 0.05), (list("abcdefgh"), 0.1)])
+def test_balanced_accuracy_must_beat_chance_by_default(classes, margin):
+    evaluation = _evaluation() if margin == 0.05 else _evaluation(chance_margin=margin)
+    bounds = _lower_bounds(build_eval_config(classes, evaluation))
+    assert bounds[("balanced_accuracy", None, ())] == pytest.approx(1 / len(classes) + margin)

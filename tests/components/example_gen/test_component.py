@@ -15,14 +15,21 @@ from tfx.utils import proto_utils
 from components import artifacts
 from components.example_gen import component
 from components.example_gen.component import Executor, example_gen_options
+from components.example_gen.csv_audit import PLAIN_CSV, CsvFormat
 from components.modules.errors import ExitCode, RowCountError
 from tests.components.example_gen.csv_files import write_csv
 from tests.conftest import REPO
 
 
-def _run_example_gen(tmp_path, body: str, executor=None, name="data.csv.gz"):
-    """The real CSV ExampleGen executor (audit, Beam, counts) on a small file."""
-    write_csv(tmp_path, body, name)
+def _run_example_gen(tmp_path, body, executor=None, name="data.csv.gz", csv_format=PLAIN_CSV):
+    """The real CSV ExampleGen executor (audit, Beam, counts) on a small file.
+
+    `body`: the rows after write_csv's header, or the whole file as bytes.
+    """
+    if isinstance(body, bytes):
+        (tmp_path / name).write_bytes(body)
+    else:
+        write_csv(tmp_path, body, name)
     examples = standard_artifacts.Examples()
     examples.uri = str(tmp_path / "examples")
     split = example_gen_pb2.SplitConfig.Split
@@ -38,7 +45,7 @@ def _run_example_gen(tmp_path, body: str, executor=None, name="data.csv.gz"):
                 )
             )
         ),
-        "custom_config": proto_utils.proto_to_json(example_gen_options("label", [])),
+        "custom_config": proto_utils.proto_to_json(example_gen_options("label", [], csv_format)),
     }
     (executor or Executor()).Do({}, {"examples": [examples]}, exec_properties)
     return examples
@@ -67,6 +74,22 @@ def test_examples_are_the_ones_tfx_csv_example_gen_writes(tmp_path):
     assert len(ours) == 34 and ours == theirs
     kinds = {name: f.WhichOneof("kind") for name, f in ours[0].features.feature.items()}
     assert kinds == {"a": "int64_list", "b": "float_list", "label": "bytes_list"}
+
+
+def test_delimiter_encoding_and_missing_value_markers_are_read_as_configured(tmp_path):
+    body = "".join(f"{i},{'' if i % 5 else i / 4},{'xé'[i % 2]}\n" for i in range(30))
+    written = ("a;b;label\n" + body.replace(",", ";").replace(";;", ";?;")).encode("latin-1")
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "variant").mkdir()
+    plain = _all_examples(_run_example_gen(tmp_path / "plain", body, name="data.csv"))
+    variant = _run_example_gen(
+        tmp_path / "variant", written, None, "data.csv", CsvFormat(";", "latin-1", ("?",))
+    )
+    assert _all_examples(variant) == plain
+    assert {bytes(e.features.feature["label"].bytes_list.value[0]) for e in plain} == {
+        b"x",
+        "é".encode(),
+    }
 
 
 def test_example_gen_records_the_rows_it_read(tmp_path):
@@ -132,5 +155,5 @@ def test_example_gen_fails_when_examples_and_rows_differ(tmp_path, monkeypatch):
     """Simulates a runner that drops rows: the executor's own count must catch it."""
     monkeypatch.setattr(artifacts, "examples_per_split", lambda _: {"train": 1, "eval": 1})
     with pytest.raises(RowCountError, match="read 40 CSV rows but wrote 2 examples") as error:
-        _run_example_gen(tmp_path, "".join(f"{i},{i},x\n" for i in range(40)))
+        _run_example_gen(tmp_path, "".join(f"{i},{i},{'xy'[i % 2]}\n" for i in range(40)))
     assert error.value.exit_code == ExitCode.ROW_COUNT_MISMATCH

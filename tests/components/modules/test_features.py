@@ -31,9 +31,12 @@ def test_keys_are_stable_and_readable():
     assert feature_key("2nd reading") == "f_2nd_reading_xf"
 
 
-def test_colliding_columns_are_reported():
-    with pytest.raises(BadInputError, match="'a/b' and 'a-b' both map"):
-        feature_keys(["a/b", "a-b"])
+def test_every_colliding_column_is_reported():
+    with pytest.raises(BadInputError) as error:
+        feature_keys(["a/b", "x", "a-b", "c d", "a b", "c_d"])
+    assert "'a/b', 'a-b', 'a b' all map to 'a_b_xf'; 'c d', 'c_d' all map to 'c_d_xf'" in str(
+        error.value
+    )
 
 
 def test_a_feature_may_not_take_the_label_key():

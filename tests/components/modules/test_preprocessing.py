@@ -26,7 +26,7 @@ FEATURE_SPEC = {
 ROWS = [
     {
         "speed/kmh": [1.0],
-        "color": ["red"],
+        "color": ["dark\nred"],  # a quoted CSV cell with a line break
         "code": [3],
         "count": [4],
         "flat": [5.0],
@@ -44,7 +44,7 @@ ROWS = [
     },
     {
         "speed/kmh": [3.0],
-        "color": ["red"],
+        "color": ["dark red"],
         "code": [5],
         "count": [2],
         "flat": [5.0],
@@ -131,4 +131,15 @@ def test_label_and_categories_are_vocabulary_indices_by_frequency(transformed):
     assert [int(np.ravel(row["code_xf"])[0]) for row in rows] == [0, 0, 1]
     output = tft.TFTransformOutput(output_dir)
     assert output.vocabulary_by_name("label") == [b"2", b"7"]
-    assert set(output.vocabulary_by_name("color_xf")) == {b"red", MISSING_CATEGORY.encode()}
+    assert set(output.vocabulary_by_name("color_xf")) == {b"dark red", MISSING_CATEGORY.encode()}
+
+
+def test_line_breaks_in_text_values_become_spaces_not_out_of_vocabulary(transformed):
+    rows, output_dir = transformed
+    colors = [int(np.ravel(row["color_xf"])[0]) for row in rows]
+    vocabulary = tft.TFTransformOutput(output_dir).vocabulary_by_name("color_xf")
+    assert colors[0] == colors[2] == vocabulary.index(b"dark red")
+    serving = tft.TFTransformOutput(output_dir).transform_raw_features(
+        {"color": tf.sparse.from_dense(tf.constant([["dark\r\nred"]]))}, drop_unused_features=True
+    )
+    assert int(np.ravel(serving["color_xf"])[0]) == colors[0]

@@ -103,10 +103,13 @@ with warnings.catch_warnings():
         delimiter: Delimiter = ","  # one character, e.g. ";" or "\t" (tab)
         encoding: Text = "utf-8"  # the CSV files' text encoding, e.g. latin-1
         missing_values: ListOf[Text] = []  # cells read as missing besides empty ones: ?, NA
+        decimal: Text = "."  # the decimal mark of numbers: . or , (2,5)
 
         def csv_format(self) -> CsvFormat:
             """How ExampleGen and the input checks read the CSV files."""
-            return CsvFormat(self.delimiter, self.encoding, tuple(self.missing_values))
+            return CsvFormat(
+                self.delimiter, self.encoding, tuple(self.missing_values), self.decimal
+            )
 
 
 class PipelineConfig(_Section):
@@ -543,6 +546,10 @@ def _csv_format_problems(data: DataConfig) -> list[str]:
             f"data.delimiter must be one character other than a quote or newline, got "
             f"{data.delimiter!r}"
         )
+    if data.decimal not in (".", ","):
+        problems.append(f"data.decimal must be . or , got {data.decimal!r}")
+    elif data.decimal == data.delimiter:
+        problems.append("data.decimal and data.delimiter must differ; set data.delimiter=';'")
     try:
         codecs.lookup(data.encoding)
     except LookupError:

@@ -120,7 +120,13 @@ def _header(path: str, data: DataConfig) -> list[str]:
     columns = read_csv_header(path, data.csv_format())
     check_header(columns, path)
     skipped = {data.label, *data.exclude_columns}
-    feature_keys([column for column in columns if column not in skipped])  # names that collide
+    features = [column for column in columns if column not in skipped]
+    if not features:
+        raise BadInputError(
+            f"{path} has no feature columns besides the label and data.exclude_columns: "
+            "nothing to learn from; add feature columns or exclude fewer"
+        )
+    feature_keys(features)  # names that collide
     if data.label not in columns:
         hint = _delimiter_hint(path, data.label, data.csv_format())
         _require_columns([data.label], columns, "label column", "--label", hint)

@@ -89,8 +89,11 @@ def _read_csv_blocks(path: str, header: list[str], csv_format: CsvFormat):
         )
 
 
-def _typed(strings: pa.Array, kind: str) -> pa.Array:
-    """The column as int64, float32 or bytes, each cell parsed as Python's int() / float() would."""
+def _typed(strings: pa.Array, kind: str, decimal: str = ".") -> pa.Array:
+    """The column as int64, float32 or bytes, each cell parsed as Python's int() / float() would
+    (after the decimal mark became '.')."""
+    if kind != "bytes" and decimal != ".":
+        strings = arrow_compute.replace_substring(strings, decimal, ".")
     try:
         return strings.cast(ARROW_TYPES[kind])
     except pa.ArrowInvalid:  # e.g. '+4' or ' 3': Python accepts them, Arrow's parser does not
@@ -135,7 +138,8 @@ class _CsvFileToExamples(beam.DoFn):
         header = read_csv_header(path, self._csv_format)
         for block in _read_csv_blocks(path, header, self._csv_format):
             columns = {
-                name: _typed(block.column(name), self._column_kinds[name]) for name in header
+                name: _typed(block.column(name), self._column_kinds[name], self._csv_format.decimal)
+                for name in header
             }
             features = pa.RecordBatch.from_arrays(
                 [_feature_lists(column) for column in columns.values()], header

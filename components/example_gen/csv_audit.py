@@ -18,6 +18,7 @@ import dataclasses
 import gzip
 import lzma
 import math
+import re
 import zlib
 from collections.abc import Iterator
 
@@ -27,6 +28,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from components.modules.errors import BadInputError
 
+DECIMAL_COMMA_NUMBER = re.compile(r"[+-]?\d*,\d+")
 MAX_LISTED = 3  # problem locations listed per kind; the count says how many more
 INT64_RANGE = (-(2**63), 2**63 - 1)
 MANY_CLASSES = 50  # with more classes than half the rows as well, a label is no label
@@ -43,11 +45,13 @@ CORRUPTION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
 
 @dataclasses.dataclass(frozen=True)
 class CsvFormat:
-    """How the CSV files are written (the data section's delimiter, encoding, missing values)."""
+    """How the CSV files are written (the data section's delimiter, encoding, missing values,
+    decimal mark)."""
 
     delimiter: str = ","
     encoding: str = "utf-8"
     missing_values: tuple[str, ...] = ()  # cells read as missing, besides empty ones
+    decimal: str = "."  # "," for numbers written 2,5
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "missing_values": list(self.missing_values)}
@@ -195,6 +199,7 @@ class _Column:
     text: list[str] = dataclasses.field(default_factory=list)  # first non-numbers, located
     non_finite: list[str] = dataclasses.field(default_factory=list)  # first NaN / inf, located
     too_large: list[str] = dataclasses.field(default_factory=list)  # first beyond float32
+    comma_numbers: int = 0  # text cells that are numbers with a decimal comma, e.g. 2,5
     text_count: int = 0
     non_finite_count: int = 0
     too_large_count: int = 0
@@ -254,7 +259,7 @@ def audit_csv(
                 continue
             for name, cell in zip(header, record, strict=True):
                 if cell not in missing:
-                    _audit_cell(columns[name], cell, where)
+                    _audit_cell(columns[name], cell, where, csv_format.decimal)
             if label_index is not None:
                 cell = record[label_index]
                 class_sizes["" if cell in missing else cell] += 1
@@ -290,6 +295,12 @@ def _column_problems(columns: dict[str, _Column], skip_columns: set[str], rows: 
                 f"column {name!r} is empty in every row: remove it from the data or list it "
                 "in data.exclude_columns"
             )
+        elif column.comma_numbers == column.text_count > 0:
+            problems.append(
+                f"column {name!r} holds numbers with a decimal comma "
+                f"({_located(column.text, column.text_count)}): set data.decimal=',' to read "
+                "them as numbers"
+            )
         elif column.text and column.numbers > column.text_count:
             problems.append(
                 f"column {name!r} holds numbers, but {_located(column.text, column.text_count)} "
@@ -312,8 +323,10 @@ def _column_problems(columns: dict[str, _Column], skip_columns: set[str], rows: 
     return problems
 
 
-def _audit_cell(column: _Column, cell: str, where: str) -> None:
+def _audit_cell(column: _Column, cell: str, where: str, decimal: str = ".") -> None:
     column.values += 1
+    if decimal != ".":
+        cell = cell.replace(decimal, ".")
     if not column.non_integers:  # an int column so far; the int() attempt stops at the first float
         try:
             if INT64_RANGE[0] <= int(cell) <= INT64_RANGE[1]:
@@ -325,6 +338,7 @@ def _audit_cell(column: _Column, cell: str, where: str) -> None:
         number = float(cell)
     except ValueError:
         column.text_count += 1
+        column.comma_numbers += bool(DECIMAL_COMMA_NUMBER.fullmatch(cell))
         if len(column.text) < MAX_LISTED:
             column.text.append(f"{cell!r} at {where}")
         return

@@ -276,21 +276,23 @@ def test_fars_column_names_with_slashes_and_dashes(fars_sample, tmp_path):
 
 
 def test_penguins_string_label_string_features_missing_values_and_slices(penguins_csv, tmp_path):
-    """Written as a European spreadsheet exports it: semicolons, Latin-1, NA for missing
-    values, and quoted values with a line break, which must reach the model's vocabulary."""
+    """Written as a European spreadsheet exports it: semicolons, decimal commas, Latin-1, NA
+    for missing values, and quoted values with a line break, which must reach the model's
+    vocabulary."""
     frame = pd.read_csv(penguins_csv)
     frame["species"] = frame["species"].replace({"Adelie": "Adélie"})
     frame["sex"] = frame["sex"].replace({"female": "fe\nmale"})
     data = str(tmp_path / "penguins.csv")
-    frame.to_csv(data, index=False, sep=";", encoding="latin-1", na_rep="NA")
+    frame.to_csv(data, index=False, sep=";", decimal=",", encoding="latin-1", na_rep="NA")
     output = str(tmp_path / "out")
     sets = [
         "data.exclude_columns=[year]",
         "data.delimiter=;",
         "data.encoding=latin-1",
         "data.missing_values=NA",
+        "data.decimal=,",
         "evaluation.slices=[island]",
-        "evaluation.min_slice_size=10",
+        "evaluation.min_slice_size=20",
         "evaluation.slice_min_accuracy={island=Biscoe: 0.3}",
     ]
     args = [arg for value in sets for arg in ("--set", value)]
@@ -323,9 +325,9 @@ def test_penguins_string_label_string_features_missing_values_and_slices(penguin
     }
     # A slice under min_slice_size is left out of the results and does not block the push
     # (TFMA's own min_slice_size fails every threshold on it).
-    assert min(sizes.values()) < 10
+    assert min(sizes.values()) < 20
     slices = read_evaluation(evaluation).slice_metrics
-    assert set(slices) == {name for name, size in sizes.items() if size >= 10}
+    assert set(slices) == {name for name, size in sizes.items() if size >= 20}
     for metrics in slices.values():  # overall-type metrics only, no collapsed per-class ones
         assert 0 <= metrics["accuracy"] <= 1 and "recall" not in metrics
 

@@ -76,6 +76,8 @@ def test_unknown_section_is_named():
         ("data.delimiter=;;", r"data.delimiter must be one character other than a quote"),
         ("data.delimiter='\"'", r"data.delimiter must be one character other than a quote"),
         ("data.encoding=klingon", r"data.encoding 'klingon' is not a known text encoding"),
+        ("data.decimal=;", r"data.decimal must be . or , got ';'"),
+        ("data.decimal=,", r"data.decimal and data.delimiter must differ; set data.delimiter"),
         ("evaluation.chance_margin=0", r"evaluation.chance_margin must be in \(0, 1\)"),
         ("data.exclude_columns=[target]", r"label 'target' is also in data.exclude_columns"),
     ],
@@ -335,7 +337,10 @@ def test_yaml_python_tags_are_refused(tmp_path):
     ("overrides", "expected"),
     [
         ([], CsvFormat(",", "utf-8", ())),
-        (["data.delimiter=;", "data.missing_values=?"], CsvFormat(";", "utf-8", ("?",))),
+        (
+            ["data.delimiter=;", "data.missing_values=?", "data.decimal=,"],
+            CsvFormat(";", "utf-8", ("?",), ","),
+        ),
         (["data.delimiter=\\t", "data.encoding=latin-1"], CsvFormat("\t", "latin-1", ())),
         (
             ['data.delimiter="\\t"', "data.missing_values=['?', NA]"],

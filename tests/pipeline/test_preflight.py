@@ -142,3 +142,9 @@ def test_a_truncated_file_and_bad_bytes_are_found_before_the_pipeline(tmp_path):
     with pytest.raises(BadInputError, match="l.csv line 10002 is not utf-8 text"):
         preflight(_config(latin))
     assert preflight(_config(latin, "target", "data.encoding=latin-1")) == ["x", "target"]
+
+
+def test_a_file_without_feature_columns(tmp_path):
+    data = _two_classes(tmp_path, "id,target\n1,a\n2,b\n")
+    with pytest.raises(BadInputError, match="no feature columns besides the label"):
+        preflight(_config(data, "target", "data.exclude_columns=[id]"))

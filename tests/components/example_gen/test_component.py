@@ -76,14 +76,21 @@ def test_examples_are_the_ones_tfx_csv_example_gen_writes(tmp_path):
     assert kinds == {"a": "int64_list", "b": "float_list", "label": "bytes_list"}
 
 
-def test_delimiter_encoding_and_missing_value_markers_are_read_as_configured(tmp_path):
-    body = "".join(f"{i},{'' if i % 5 else i / 4},{'xé'[i % 2]}\n" for i in range(30))
-    written = ("a;b;label\n" + body.replace(",", ";").replace(";;", ";?;")).encode("latin-1")
+def test_delimiter_encoding_missing_values_and_decimal_mark_are_read_as_configured(tmp_path):
+    cells = [(i, "" if i % 5 else str(i / 4), "xé"[i % 2]) for i in range(30)]
+    body = "".join(f"{a},{b},{label}\n" for a, b, label in cells)
+    written = "a;b;label\n" + "".join(
+        f"{a};{b.replace('.', ',') or '?'};{label}\n" for a, b, label in cells
+    )
     (tmp_path / "plain").mkdir()
     (tmp_path / "variant").mkdir()
     plain = _all_examples(_run_example_gen(tmp_path / "plain", body, name="data.csv"))
     variant = _run_example_gen(
-        tmp_path / "variant", written, None, "data.csv", CsvFormat(";", "latin-1", ("?",))
+        tmp_path / "variant",
+        written.encode("latin-1"),
+        None,
+        "data.csv",
+        CsvFormat(";", "latin-1", ("?",), ","),
     )
     assert _all_examples(variant) == plain
     assert {bytes(e.features.feature["label"].bytes_list.value[0]) for e in plain} == {

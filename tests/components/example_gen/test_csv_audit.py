@@ -109,11 +109,11 @@ def test_bytes_outside_the_encoding_are_located_and_the_encoding_can_be_set(tmp_
 
 def test_another_delimiter_and_missing_value_markers(tmp_path):
     path = tmp_path / "semicolons.csv"
-    path.write_text("a;b;label\n1;?;x\n2;2,5;NA\n3;4;y\n")
+    path.write_text("a;b;label\n1;?;x\n2;x5;NA\n3;4;y\n")
     assert "'?' at" in _problems(tmp_path, "1,?,x\n2,3,y\n3,4,x\n")
     csv_format = CsvFormat(delimiter=";", missing_values=("?", "NA"))
     audit = audit_csv([str(path)], label="label", csv_format=csv_format)
-    assert audit.column_kinds == {"a": "int", "b": "bytes", "label": "bytes"}  # 2,5 is text
+    assert audit.column_kinds == {"a": "int", "b": "bytes", "label": "bytes"}
     assert audit.class_sizes == {"x": 1, "": 1, "y": 1}
 
 
@@ -154,3 +154,12 @@ def test_a_label_of_mostly_one_row_classes_is_refused(tmp_path):
     assert "label 'label' has 60 distinct values in 60 rows" in message and "an ID" in message
     many = "".join(f"1,2,c{i % 50}\n" for i in range(100))  # 50 classes of two rows: a label
     assert audit_csv([write_csv(tmp_path, many)], label="label").rows == 100
+
+
+def test_decimal_commas_are_named_with_the_fix_and_read_with_it(tmp_path):
+    path = tmp_path / "semicolons.csv"
+    path.write_text("a;b;label\n1;2,5;x\n2;-0,75;y\n3;4;x\n")
+    with pytest.raises(BadInputError, match=r"column 'b' holds numbers with a decimal comma"):
+        audit_csv([str(path)], csv_format=CsvFormat(delimiter=";"))
+    audit = audit_csv([str(path)], csv_format=CsvFormat(delimiter=";", decimal=","))
+    assert audit.column_kinds == {"a": "int", "b": "float", "label": "bytes"}

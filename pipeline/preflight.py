@@ -119,6 +119,9 @@ def _header(path: str, data: DataConfig) -> list[str]:
             )
     columns = read_csv_header(path, data.csv_format())
     check_header(columns, path)
+    if data.label not in columns:
+        hint = _label_hint(path, data.label, data.csv_format())
+        _require_columns([data.label], columns, "label column", "--label", hint)
     skipped = {data.label, *data.exclude_columns}
     features = [column for column in columns if column not in skipped]
     if not features:
@@ -127,28 +130,29 @@ def _header(path: str, data: DataConfig) -> list[str]:
             "nothing to learn from; add feature columns or exclude fewer"
         )
     feature_keys(features)  # names that collide
-    if data.label not in columns:
-        hint = _delimiter_hint(path, data.label, data.csv_format())
-        _require_columns([data.label], columns, "label column", "--label", hint)
     return columns
 
 
-def _delimiter_hint(path: str, label: str, csv_format: CsvFormat) -> str:
-    """' The file looks semicolon-delimited: ...' when another delimiter reads the label."""
+def _label_hint(path: str, label: str, csv_format: CsvFormat) -> str:
+    """Where the label is when the header lacks it: under another delimiter, or on a later
+    line (a title above the header)."""
     lines = decoded_lines(path, csv_format.encoding)
     try:
         first = list(itertools.islice(lines, SNIFFED_LINES))
     finally:
         lines.close()
-    for delimiter, name in LIKELY_DELIMITERS.items():
-        if delimiter == csv_format.delimiter:
-            continue
-        rows = [row for row in csv.reader(first, delimiter=delimiter) if row]
-        if label in rows[0] and all(len(row) == len(rows[0]) for row in rows):
-            return (
-                f" The file looks {name}-delimited: set data.delimiter={delimiter!r}, "
-                f"e.g. --set data.delimiter={delimiter!r}."
-            )
+    delimiters = [csv_format.delimiter, *LIKELY_DELIMITERS.keys() - {csv_format.delimiter}]
+    for number, line in enumerate(first, 1):
+        for delimiter in delimiters:
+            if label not in next(csv.reader([line], delimiter=delimiter), []):
+                continue
+            if number > 1:
+                return f" The header seems to be line {number}: remove the lines above it."
+            if delimiter != csv_format.delimiter:
+                return (
+                    f" The file looks {LIKELY_DELIMITERS[delimiter]}-delimited: set "
+                    f"data.delimiter={delimiter!r}, e.g. --set data.delimiter={delimiter!r}."
+                )
     return ""
 
 

@@ -151,6 +151,8 @@ def read_csv_header(path: str, csv_format: CsvFormat = PLAIN_CSV) -> list[str]:
 
 def check_header(header: list[str], path: str) -> None:
     """Raises BadInputError naming every unnamed or repeated column name."""
+    if not any(name.strip() for name in header):
+        raise BadInputError(f"the first line of {path} is empty: the header must be line 1")
     problems = []
     unnamed = [str(position) for position, name in enumerate(header, 1) if not name.strip()]
     if unnamed:
@@ -240,7 +242,7 @@ def audit_csv(
     header = read_csv_header(files[0], csv_format)
     check_header(header, files[0])
     columns = {name: _Column() for name in header}
-    rows, malformed, malformed_count = 0, [], 0
+    rows, malformed, malformed_count, repeated_headers = 0, [], 0, []
     label_index = header.index(label) if label in header else None
     class_sizes = collections.Counter()
     missing = {"", *csv_format.missing_values}
@@ -252,6 +254,9 @@ def audit_csv(
             if not record or record == [""]:
                 continue  # a blank line
             rows += 1
+            if record == header:
+                repeated_headers.append(where)
+                continue
             if len(record) != len(header):
                 malformed_count += 1
                 if len(malformed) < MAX_LISTED:
@@ -264,6 +269,11 @@ def audit_csv(
                 cell = record[label_index]
                 class_sizes["" if cell in missing else cell] += 1
     problems = _row_problems(files, rows, malformed, malformed_count, len(header))
+    if repeated_headers:
+        problems.append(
+            f"{_located(repeated_headers[:MAX_LISTED], len(repeated_headers))} repeat the header "
+            "(files joined with their headers?): remove these lines"
+        )
     problems += _column_problems(columns, skip_columns, rows)
     if label_index is not None and (problem := class_problem(class_sizes, label)):
         problems.append(problem)

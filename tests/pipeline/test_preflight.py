@@ -148,3 +148,15 @@ def test_a_file_without_feature_columns(tmp_path):
     data = _two_classes(tmp_path, "id,target\n1,a\n2,b\n")
     with pytest.raises(BadInputError, match="no feature columns besides the label"):
         preflight(_config(data, "target", "data.exclude_columns=[id]"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Exported 2026-11-30\nx,target\n1,a\n2,b\n", "The header seems to be line 2: remove"),
+        ("\nx,target\n1,a\n2,b\n", "the first line of .*d.csv is empty: the header must be"),
+    ],
+)
+def test_a_header_below_line_1_is_found(tmp_path, text, message):
+    with pytest.raises(BadInputError, match=message):
+        preflight(_config(_two_classes(tmp_path, text)))

@@ -163,3 +163,8 @@ def test_decimal_commas_are_named_with_the_fix_and_read_with_it(tmp_path):
         audit_csv([str(path)], csv_format=CsvFormat(delimiter=";"))
     audit = audit_csv([str(path)], csv_format=CsvFormat(delimiter=";", decimal=","))
     assert audit.column_kinds == {"a": "int", "b": "float", "label": "bytes"}
+
+
+def test_header_lines_repeated_inside_the_data_are_located(tmp_path):
+    message = _problems(tmp_path, "1,2,x\n" * 3 + "a,b,label\n" + "1,2,y\n" * 3)
+    assert "data.csv line 5 repeat the header (files joined with their headers?)" in message

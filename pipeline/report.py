@@ -16,6 +16,7 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
+from components.class_skew.analysis import label_text
 from pipeline.outcome import RunOutcome
 from pipeline.render import COLUMNS, TEMPLATES, markdown
 from pipeline.verdict import Verdict
@@ -46,7 +47,8 @@ def plot_class_distribution(skew: dict) -> str:
         bars = axis.bar(x, counts, width, label=split, color=SPLIT_COLORS.get(split))
         axis.bar_label(bars, labels=[str(c) for c in counts], fontsize=7, rotation=90, padding=2)
     axis.set_yscale("log")
-    axis.set_xticks(np.arange(len(classes)) + width * (len(splits) - 1) / 2, classes)
+    ticks = [label_text(c) for c in classes]
+    axis.set_xticks(np.arange(len(classes)) + width * (len(splits) - 1) / 2, ticks)
     axis.set_xlabel("class")
     axis.set_ylabel("examples (log scale)")
     axis.set_title("Class distribution per split")
@@ -75,8 +77,9 @@ def plot_confusion_matrices(matrix: np.ndarray, class_names: list[str]) -> str:
                 fontsize=8,
                 color="white" if dark else "black",
             )
-        axis.set_xticks(range(len(class_names)), class_names)
-        axis.set_yticks(range(len(class_names)), class_names)
+        ticks = [label_text(name) for name in class_names]
+        axis.set_xticks(range(len(class_names)), ticks)
+        axis.set_yticks(range(len(class_names)), ticks)
         axis.set_xlabel("predicted class")
         axis.set_ylabel("actual class")
         axis.set_title(title)
@@ -100,7 +103,7 @@ def plot_class_metrics(class_metrics: dict, floors: dict[str, float]) -> str:
         if floors.get(cls):
             axis.hlines(floors[cls], i - 0.45, i + 0.45, colors="black", linestyles="--")
     axis.plot([], [], "k--", label="recall floor")
-    axis.set_xticks(range(len(classes)), classes)
+    axis.set_xticks(range(len(classes)), [label_text(c) for c in classes])
     axis.set_ylim(0, 1.05)
     axis.set_xlabel("class")
     axis.set_title("Per-class metrics on the eval split (argmax)")

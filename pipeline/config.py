@@ -23,9 +23,11 @@ from components.example_gen.csv_audit import CsvFormat
 from components.modules.choices import (
     CLASS_WEIGHT_STRATEGIES,
     DECISION_OBJECTIVES,
+    LEARNING_RATE_SCHEDULES,
     LOSSES,
     MODEL_FAMILIES,
     NUMERIC_ENCODINGS,
+    OPTIMIZERS,
     TUNER_ALGORITHMS,
     TUNER_OBJECTIVES,
 )
@@ -148,9 +150,14 @@ class TrainingConfig(_Section):
     batch_size: int = 256
     hidden_units: ListOf[int] = [64, 32]
     dropout: float = 0.1
+    l1: float = 0.0  # with l2: an elastic-net penalty on the MLP's kernels
     l2: float = 0.0
+    optimizer: Text = "adam"  # adam | adamw | sgd | rmsprop | adagrad
     learning_rate: float = 0.003
-    weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay instead of Adam
+    learning_rate_schedule: Text = "constant"  # constant | cosine | plateau
+    momentum: float = 0.9  # sgd and rmsprop
+    nesterov: bool = True  # sgd
+    weight_decay: float = 0.0  # decoupled weight decay, any optimizer; adamw needs > 0
     numeric_encoding: Text = "zscore"  # zscore | ple (plus piecewise-linear quantile bins)
     ple_dim: int = 16  # for numeric_encoding: ple, the embedding size per numeric column
     integer_categories_max: int = 32  # MLP: int columns with <= this many values, per value
@@ -179,7 +186,9 @@ class SearchSpaceConfig(_Section):
     depth: ListOf[int] = [1, 2, 3]
     width: ListOf[int] = [32, 64, 128]
     dropout: ListOf[float] = [0.0, 0.1, 0.3]
+    l1: ListOf[float] = [0.0]
     l2: ListOf[float] = [0.0, 1e-5, 1e-4]
+    optimizer: ListOf[Text] = ["adam"]
     learning_rate: ListOf[float] = [1e-3, 3e-3, 1e-2]
     loss: ListOf[Text] = list(LOSSES)
     focal_gamma: ListOf[float] = [1.0, 2.0]
@@ -468,8 +477,16 @@ def _value_problems(config: Config) -> list[str]:
         )
     if not 0 < training.validation_percent <= 50:
         problems.append("training.validation_percent must be in (0, 50]")
-    if training.l2 < 0 or training.learning_rate <= 0:
-        problems.append("training.l2 must be >= 0 and training.learning_rate > 0")
+    if min(training.l1, training.l2) < 0 or training.learning_rate <= 0:
+        problems.append("training.l1 and l2 must be >= 0 and training.learning_rate > 0")
+    if not 0 <= training.momentum < 1:
+        problems.append("training.momentum must be in [0, 1)")
+    if "adamw" in [training.optimizer, *config.tuning.search_space.optimizer] and not (
+        training.weight_decay > 0
+    ):
+        problems.append(
+            "training.optimizer adamw needs training.weight_decay > 0, e.g. 0.004 (Keras' default)"
+        )
     problems += _gbt_problems(training)
     if config.tuning.enabled and training.model == "gbt":
         problems.append(
@@ -515,6 +532,13 @@ def _value_problems(config: Config) -> list[str]:
         ("tuning.algorithm", [config.tuning.algorithm], TUNER_ALGORITHMS),
         ("tuning.objective", [config.tuning.objective], TUNER_OBJECTIVES),
         ("tuning.search_space.loss", config.tuning.search_space.loss, LOSSES),
+        ("training.optimizer", [training.optimizer], OPTIMIZERS),
+        ("tuning.search_space.optimizer", config.tuning.search_space.optimizer, OPTIMIZERS),
+        (
+            "training.learning_rate_schedule",
+            [training.learning_rate_schedule],
+            LEARNING_RATE_SCHEDULES,
+        ),
         *(
             (f"class_skew.{name}.action", [check.action], CHECK_ACTIONS)
             for name, check in config.class_skew

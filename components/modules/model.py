@@ -100,7 +100,7 @@ def build_model(
         vocabulary index per categorical column.
       vocabulary_sizes: number of distinct indices per categorical feature.
       num_classes: K, the width of the output layer.
-      hparams: hidden_units, dropout, l2, numeric_encoding and ple_dim (see
+      hparams: hidden_units, dropout, l1, l2, numeric_encoding and ple_dim (see
         TrainingConfig).
       integer_categories: position in the numeric columns -> the column's
         distinct train z-scores, for the int columns embedded per value.
@@ -127,7 +127,8 @@ def build_model(
             embedded = keras.layers.Embedding(size, _embedding_dim(size), name=f"embed_{key}")
             encoded.append(keras.layers.Flatten()(embedded(inputs[key])))
     x = keras.layers.Concatenate()(encoded) if len(encoded) > 1 else encoded[0]
-    regularizer = keras.regularizers.L2(hparams["l2"]) if hparams["l2"] else None
+    penalties = {"l1": hparams["l1"], "l2": hparams["l2"]}
+    regularizer = keras.regularizers.L1L2(**penalties) if any(penalties.values()) else None
     for units in hparams["hidden_units"]:
         x = keras.layers.Dense(units, activation="relu", kernel_regularizer=regularizer)(x)
         if hparams["dropout"]:

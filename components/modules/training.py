@@ -12,6 +12,7 @@ trial trains exactly as the Trainer does.
 
 import dataclasses
 import logging
+import math
 import os
 import time
 from typing import Any
@@ -111,8 +112,11 @@ def apply_tuned_values(hparams: dict[str, Any], values: dict[str, Any]) -> dict[
     return tuned
 
 
-def build_and_compile(data: TrainingData, hparams: dict[str, Any]) -> keras.Model:
-    """The MLP compiled with the imbalance loss; used by the Trainer and every Tuner trial."""
+def build_and_compile(data: TrainingData, hparams: dict[str, Any], steps: int) -> keras.Model:
+    """The MLP compiled with the imbalance loss; used by the Trainer and every Tuner trial.
+
+    `steps`: the optimiser steps of the whole fit, over which a cosine schedule decays.
+    """
     model = build_model(
         data.feature_spec,
         data.vocabulary_sizes,
@@ -129,7 +133,7 @@ def build_and_compile(data: TrainingData, hparams: dict[str, Any]) -> keras.Mode
     )
     num_classes = len(data.class_names)
     model.compile(
-        optimizer=_optimizer(hparams),
+        optimizer=make_optimizer(hparams, steps),
         loss=loss,
         metrics=[
             keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
@@ -140,13 +144,49 @@ def build_and_compile(data: TrainingData, hparams: dict[str, Any]) -> keras.Mode
     return model
 
 
-def _optimizer(hparams: dict[str, Any]) -> keras.optimizers.Optimizer:
-    """Adam, or AdamW (decoupled weight decay, Loshchilov & Hutter 2019) when weight_decay > 0."""
-    if hparams["weight_decay"]:
-        return keras.optimizers.AdamW(
-            hparams["learning_rate"], weight_decay=hparams["weight_decay"]
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+    "adagrad": keras.optimizers.Adagrad,
+}
+
+
+def make_optimizer(hparams: dict[str, Any], steps: int) -> keras.optimizers.Optimizer:
+    """The configured optimiser, its learning rate constant or cosine-decayed over `steps`.
+
+    Keras applies `weight_decay` decoupled from the gradient (Loshchilov & Hutter
+    2019) in every optimiser, so Adam with it is AdamW.
+    """
+    rate = hparams["learning_rate"]
+    if hparams["learning_rate_schedule"] == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(1, steps))
+    options = {"weight_decay": hparams["weight_decay"] or None}
+    if hparams["optimizer"] in ("sgd", "rmsprop"):
+        options["momentum"] = hparams["momentum"]
+    if hparams["optimizer"] == "sgd":
+        options["nesterov"] = hparams["nesterov"]
+    return OPTIMIZERS[hparams["optimizer"]](rate, **options)
+
+
+def learning_rate_callbacks(
+    hparams: dict[str, Any], monitor: str
+) -> list[keras.callbacks.Callback]:
+    """Halves the learning rate when `monitor` (higher is better) stalls, for schedule plateau."""
+    if hparams["learning_rate_schedule"] != "plateau":
+        return []
+    patience = max(1, hparams["early_stopping_patience"] // 2)  # before early stopping ends it
+    return [
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, mode="max", factor=0.5, patience=patience, verbose=1
         )
-    return keras.optimizers.Adam(hparams["learning_rate"])
+    ]
+
+
+def fit_steps(examples: int, hparams: dict[str, Any], epochs: int) -> int:
+    """Optimiser steps of `epochs` epochs over `examples` rows."""
+    return math.ceil(examples / hparams["batch_size"]) * epochs
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -242,7 +282,8 @@ def fit_mlp(
 ) -> tuple[keras.Model, dict[str, Any]]:
     """The MLP, early-stopped on validation macro-F1 with its best epoch's weights restored."""
     start = time.monotonic()
-    model = build_and_compile(data, hparams)
+    steps = fit_steps(split.sizes()["fit_examples"], hparams, hparams["epochs"])
+    model = build_and_compile(data, hparams, steps)
     history = model.fit(
         split.fit_batches(hparams),
         validation_data=split.validation_batches(hparams),
@@ -256,6 +297,7 @@ def fit_mlp(
                 restore_best_weights=True,
             ),
             keras.callbacks.TensorBoard(log_dir=log_dir),
+            *learning_rate_callbacks(hparams, EARLY_STOPPING_METRIC),
         ],
     )
     scores = history.history[EARLY_STOPPING_METRIC]

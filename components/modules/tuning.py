@@ -18,6 +18,8 @@ from components.modules.training import (
     apply_tuned_values,
     build_and_compile,
     find_integer_categories,
+    fit_steps,
+    learning_rate_callbacks,
 )
 
 
@@ -33,11 +35,16 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
         transform_output.raw_feature_spec(), fn_args.custom_config, split.columns
     )
 
+    trial_examples = split.sizes()["fit_examples"]
+    if tuning["max_train_examples"]:
+        trial_examples = min(trial_examples, tuning["max_train_examples"])
+    steps = fit_steps(trial_examples, hparams, tuning["epochs_per_trial"])
+
     def build(hp: keras_tuner.HyperParameters) -> keras.Model:
         values = {
             name: hp.Choice(name, choices) for name, choices in tuning["search_space"].items()
         }
-        return build_and_compile(data, apply_tuned_values(hparams, values))
+        return build_and_compile(data, apply_tuned_values(hparams, values), steps)
 
     common = {
         "hypermodel": build,
@@ -62,7 +69,7 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
             "x": split.fit_batches(hparams, tuning["max_train_examples"]),
             "validation_data": split.validation_batches(hparams),
             "epochs": tuning["epochs_per_trial"],
-            "callbacks": [stop_early],
+            "callbacks": [stop_early, *learning_rate_callbacks(hparams, tuning["objective"])],
             "verbose": 2,
         },
     )

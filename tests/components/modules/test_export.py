@@ -46,7 +46,7 @@ def _train_and_export(data, root, taus, **training_changes):
     hparams = td.custom_config(training=training_changes)["training"]
     transform_output = data.transform_output
     training = TrainingData.load(transform_output)
-    model = build_and_compile(training, hparams)
+    model = build_and_compile(training, hparams, steps=1)
     train = SelectionSplit.load(args, transform_output, hparams).fit_batches(hparams)
     model.fit(train, epochs=5, verbose=0)
     dirs = {}

@@ -10,6 +10,7 @@ import collections
 import json
 import os
 
+import keras
 import keras_tuner
 import numpy as np
 import pytest
@@ -26,8 +27,12 @@ from components.modules.training import (
     TrainingData,
     apply_tuned_values,
     batches,
+    build_and_compile,
     find_integer_categories,
+    fit_steps,
+    learning_rate_callbacks,
     load_examples,
+    make_optimizer,
     run_fn,
     validation_rows,
 )
@@ -134,6 +139,73 @@ def test_weights_are_the_class_weights_of_the_train_counts(
         [counts[name] for name in training_data.class_names], strategy, beta, max_weight
     )
     np.testing.assert_allclose(training_data.weights(hparams), expected)
+
+
+# optimisers, schedules and penalties
+
+
+def _training(**changes) -> dict:
+    return td.custom_config(training=changes)["training"]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "settings"),
+    [
+        ("adam", keras.optimizers.Adam, {"weight_decay": None}),
+        ("adamw", keras.optimizers.AdamW, {"weight_decay": 0.004}),
+        ("sgd", keras.optimizers.SGD, {"momentum": 0.8, "nesterov": True}),
+        ("rmsprop", keras.optimizers.RMSprop, {"momentum": 0.8}),
+        ("adagrad", keras.optimizers.Adagrad, {}),
+    ],
+)
+def test_each_optimizer_gets_its_own_settings(name, kind, settings):
+    hparams = _training(
+        optimizer=name, momentum=0.8, weight_decay=0.004 if name == "adamw" else 0.0
+    )
+    optimizer = make_optimizer(hparams, steps=100)
+    assert type(optimizer) is kind
+    assert float(optimizer.learning_rate) == pytest.approx(hparams["learning_rate"])
+    for key, value in settings.items():
+        assert (
+            getattr(optimizer, key) == pytest.approx(value)
+            if value
+            else not getattr(optimizer, key)
+        )
+
+
+def test_cosine_decays_the_rate_to_zero_over_the_fit_and_plateau_halves_it():
+    hparams = _training(learning_rate_schedule="cosine")
+    optimizer = make_optimizer(hparams, steps=200)
+    rates = []
+    for step in (0, 100, 200):
+        optimizer.iterations.assign(step)
+        rates.append(float(optimizer.learning_rate))
+    rate = hparams["learning_rate"]
+    assert rates == pytest.approx([rate, rate / 2, 0.0], abs=1e-7)
+    assert learning_rate_callbacks(_training(), "val_macro_f1") == []
+    (plateau,) = learning_rate_callbacks(
+        _training(learning_rate_schedule="plateau", early_stopping_patience=8), "val_macro_f1"
+    )
+    assert isinstance(plateau, keras.callbacks.ReduceLROnPlateau)
+    assert (plateau.monitor, plateau.mode, plateau.factor, plateau.patience) == (
+        "val_macro_f1",
+        "max",
+        0.5,
+        4,
+    )
+    assert fit_steps(1000, _training(batch_size=256), epochs=3) == 12
+
+
+def test_l1_and_l2_together_are_an_elastic_net_on_every_hidden_kernel(training_data):
+    model = build_and_compile(training_data, _training(l1=0.01, l2=0.001), steps=10)
+    hidden = [layer for layer in model.layers if getattr(layer, "kernel_regularizer", None)]
+    assert len(hidden) == len(_training()["hidden_units"])
+    for layer in hidden:
+        penalty = layer.kernel_regularizer
+        assert isinstance(penalty, keras.regularizers.L1L2)
+        assert (penalty.l1, penalty.l2) == pytest.approx((0.01, 0.001))
+    plain = build_and_compile(training_data, _training(), steps=10)
+    assert not [layer for layer in plain.layers if getattr(layer, "kernel_regularizer", None)]
 
 
 # apply_tuned_values

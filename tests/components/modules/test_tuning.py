@@ -5,6 +5,7 @@ algorithm, objective, budget and search space; and since KerasTuner drops
 fit-time class weights, each trial's model must carry them in its loss.
 """
 
+import keras
 import keras_tuner
 import numpy as np
 import pytest
@@ -105,3 +106,16 @@ def test_every_trial_trains_with_the_imbalance_loss_and_class_weights(data, tmp_
         assert isinstance(model.loss, ImbalanceLoss) and model.loss.kind == values["loss"]
         np.testing.assert_allclose(model.loss.class_weights, weights)
         assert len(set(model.loss.class_weights)) == 3  # imbalanced counts, distinct weights
+
+
+def test_the_optimizer_and_l1_are_searchable(data, tmp_path):
+    search_space = {"optimizer": ["sgd", "rmsprop"], "l1": [0.0, 1e-4]}
+    result, _ = _tune(data, tmp_path, search_space=search_space)
+    trial = keras_tuner.HyperParameters()
+    trial.Choice("optimizer", search_space["optimizer"])
+    trial.Choice("l1", search_space["l1"])
+    trial.values.update({"optimizer": "rmsprop", "l1": 1e-4})
+    model = result.tuner.hypermodel.build(trial)
+    assert type(model.optimizer) is keras.optimizers.RMSprop
+    penalties = [layer.kernel_regularizer for layer in model.layers if hasattr(layer, "units")]
+    assert any(penalty is not None and penalty.l1 == pytest.approx(1e-4) for penalty in penalties)

@@ -199,7 +199,7 @@ class TuningConfig(_Section):
     """KerasTuner inside the TFX Tuner component."""
 
     enabled: bool = False
-    algorithm: Text = "random"  # random | bayesian | hyperband
+    algorithm: Text = "random"  # random | bayesian | hyperband | grid
     objective: Text = "val_macro_f1"  # val_macro_f1 | val_balanced_accuracy
     max_trials: int = 6
     epochs_per_trial: int = 8

@@ -11,5 +11,5 @@ CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "sqrt", "effective_number")
 NUMERIC_ENCODINGS = ("zscore", "ple")  # ple: z-score plus piecewise-linear quantile encoding
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 LEARNING_RATE_SCHEDULES = ("constant", "cosine", "plateau")  # plateau: halve when val stalls
-TUNER_ALGORITHMS = ("random", "bayesian", "hyperband")
+TUNER_ALGORITHMS = ("random", "bayesian", "hyperband", "grid")  # grid: in order, max_trials
 TUNER_OBJECTIVES = ("val_macro_f1", "val_balanced_accuracy")  # Keras metric names, validation

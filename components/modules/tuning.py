@@ -55,6 +55,8 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     }
     if tuning["algorithm"] == "hyperband":
         tuner = keras_tuner.Hyperband(max_epochs=tuning["epochs_per_trial"], **common)
+    elif tuning["algorithm"] == "grid":  # every combination in order, up to max_trials
+        tuner = keras_tuner.GridSearch(max_trials=tuning["max_trials"], **common)
     elif tuning["algorithm"] == "bayesian":
         tuner = keras_tuner.BayesianOptimization(max_trials=tuning["max_trials"], **common)
     else:

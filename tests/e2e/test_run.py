@@ -243,16 +243,24 @@ def test_report_draws_the_run(shuttle_run, shuttle_sample):
 
 
 def test_tuner_searches_and_the_trainer_uses_its_best_hyperparameters(shuttle_run, shuttle_sample):
+    """A grid over two optimisers and two losses, with L1 on: four trials, then the best."""
     output, _ = shuttle_run
+    fixed = {"depth": 1, "width": 32, "dropout": 0.1, "l1": 0.0001, "l2": 0.0}
     tuned = rerun(
         shuttle_sample,
         output,
-        "evaluation.max_macro_f1_drop=1.0",  # a 2-trial search may be worse: not under test
+        "evaluation.max_macro_f1_drop=1.0",  # a short search may be worse: not under test
         "training.model=mlp",  # the Tuner searches the MLP's settings
         "tuning.enabled=true",
-        "tuning.max_trials=2",
+        "tuning.algorithm=grid",
+        "tuning.max_trials=4",
         "tuning.epochs_per_trial=2",
+        "tuning.search_space.optimizer=[sgd, rmsprop]",
         "tuning.search_space.loss=[focal, logit_adjusted]",
+        "tuning.search_space.learning_rate=[0.01]",
+        "tuning.search_space.focal_gamma=[2.0]",
+        "tuning.search_space.logit_adjustment_tau=[1.0]",
+        *(f"tuning.search_space.{key}=[{value}]" for key, value in fixed.items()),
     )
     assert tuned.returncode == ExitCode.SUCCESS, tuned.stderr + tuned.stdout
     assert "Tuner" in tuned.stdout
@@ -260,12 +268,27 @@ def test_tuner_searches_and_the_trainer_uses_its_best_hyperparameters(shuttle_ru
     with open(os.path.join(best_dir, "best_hyperparameters.txt")) as f:
         best = json.load(f)["values"]
     assert best["loss"] in ("focal", "logit_adjusted")
+    assert best["optimizer"] in ("sgd", "rmsprop") and best["l1"] == 0.0001
+    tried = tuner_trials(output)
+    assert sorted((t["optimizer"], t["loss"]) for t in tried) == [
+        ("rmsprop", "focal"),
+        ("rmsprop", "logit_adjusted"),
+        ("sgd", "focal"),
+        ("sgd", "logit_adjusted"),
+    ]
     newest = pushed_versions(output)[-1]
     with open(os.path.join(newest, "assets.extra", "training.json")) as f:
         training = json.load(f)
     assert training["tuned"] is True
-    assert training["hyperparameters"]["loss"] == best["loss"]
-    assert training["hyperparameters"]["learning_rate"] == best["learning_rate"]
+    for key in ("loss", "learning_rate", "optimizer", "l1"):
+        assert training["hyperparameters"][key] == best[key], key
+
+
+def tuner_trials(output: str) -> list[dict]:
+    """The hyperparameter values and score of every completed trial (the Tuner's tuner_results)."""
+    results = latest_artifact_dir(output, "Tuner", "tuner_results")
+    with open(os.path.join(results, "tuner_results.json")) as f:
+        return json.load(f)
 
 
 def test_fars_column_names_with_slashes_and_dashes(fars_sample, tmp_path):

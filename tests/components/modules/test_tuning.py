@@ -36,6 +36,7 @@ def _rows(batches) -> int:
         ("random", keras_tuner.RandomSearch),
         ("bayesian", keras_tuner.BayesianOptimization),
         ("hyperband", keras_tuner.Hyperband),
+        ("grid", keras_tuner.GridSearch),
     ],
 )
 def test_the_tuner_is_the_configured_algorithm(data, tmp_path, algorithm, tuner_class):

@@ -3,7 +3,8 @@
 Pictures rather than tables where a person would rather look: the class
 distribution per split with the skew flags, the confusion matrix (counts and
 row-normalised), per-class precision / recall / F1 with the configured floors,
-per-slice metrics, the class weights and hyperparameters, and the gate outcome.
+per-slice metrics, the class weights and hyperparameters, each family's
+learning curves with a diagnosis in words, and the gate outcome.
 The PNGs are drawn with matplotlib and embedded, so the file can be mailed or
 attached to a CI run as it is; the page comes from a Jinja2 template with
 autoescaping, so class and column names cannot inject markup.
@@ -17,11 +18,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from components.class_skew.analysis import label_text
+from pipeline.learning_curves import ADVICE, diagnose
 from pipeline.outcome import RunOutcome
 from pipeline.render import COLUMNS, TEMPLATES, markdown
 from pipeline.verdict import Verdict
 
 SPLIT_COLORS = {"train": "#4C72B0", "eval": "#DD8452"}
+FAMILY_NAMES = {"mlp": "MLP", "gbt": "Boosted trees"}
 METRIC_COLORS = {"precision": "#4C72B0", "recall": "#55A868", "f1": "#C44E52"}
 
 
@@ -140,6 +143,22 @@ def plot_class_weights(training: dict) -> str:
     return _png(figure)
 
 
+def plot_learning_curves(curves: dict[str, list[float]], family: str) -> str:
+    """Train and validation macro-F1 and loss per epoch or round, the best one marked."""
+    unit = ADVICE[family][0]
+    figure, axes = _subplots(10, 3.2, columns=2)
+    steps = np.arange(1, len(curves["val_macro_f1"]) + 1)
+    best = int(np.argmax(curves["val_macro_f1"])) + 1
+    for axis, metric, title in ((axes[0], "macro_f1", "macro-F1"), (axes[1], "loss", "loss")):
+        axis.plot(steps, curves[metric], "--", color=SPLIT_COLORS["train"], label="train")
+        axis.plot(steps, curves[f"val_{metric}"], color=SPLIT_COLORS["eval"], label="validation")
+        axis.axvline(best, color="gray", linestyle=":", label=f"best {unit}")
+        axis.set_xlabel(unit)
+        axis.set_title(f"{FAMILY_NAMES[family]}: {title}")
+    axes[0].legend(fontsize=8)
+    return _png(figure)
+
+
 def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
     """Returns the HTML page for a run's outcome; every text is escaped by the template."""
     evaluation, skew, training = outcome.evaluation, outcome.class_skew, outcome.training
@@ -157,8 +176,14 @@ def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
         if evaluation.slice_metrics:
             floors = options["slice_min_accuracy"]
             plots["slices"] = plot_slice_metrics(evaluation.slice_metrics, floors)
+    fits = []  # (family name, learning-curve plot, diagnosis)
     if training is not None:
         plots["class_weights"] = plot_class_weights(training)
+        for family, report in training["families"].items():
+            if "curves" in report:  # models trained before the curves were recorded lack them
+                curves = report["curves"]
+                plot = plot_learning_curves(curves, family)
+                fits.append((FAMILY_NAMES[family], plot, diagnose(curves, family)))
     return TEMPLATES.get_template("report.html.j2").render(
         verdict=verdict,
         columns=COLUMNS,
@@ -179,6 +204,7 @@ def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
             for name, value in sorted(training["hyperparameters"].items() if training else ())
         ],
         plots=plots,
+        fits=fits,
         markdown=markdown(outcome, verdict),
     )
 

@@ -47,6 +47,12 @@ def macro_f1(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(f1_score(labels, scores.argmax(axis=1), average="macro"))
 
 
+def log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean negative log-probability of the true class (unweighted cross-entropy)."""
+    true = probabilities[np.arange(len(labels)), labels]
+    return float(-np.mean(np.log(np.maximum(true, 1e-15))))
+
+
 def combine(
     scores: dict[str, np.ndarray], validation_labels: np.ndarray
 ) -> tuple[np.ndarray, dict[str, Any]]:

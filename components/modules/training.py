@@ -33,6 +33,7 @@ from components.modules.losses import ImbalanceLoss
 from components.modules.model import build_model
 
 EARLY_STOPPING_METRIC = "val_macro_f1"
+CURVES = ("macro_f1", "val_macro_f1", "loss", "val_loss")  # per epoch, for learning curves
 PARSE_BATCH_SIZE = 4096  # examples parsed per step when the files are first read
 
 
@@ -301,11 +302,13 @@ def fit_mlp(
         ],
     )
     scores = history.history[EARLY_STOPPING_METRIC]
+    curves = {name: history.history[name] for name in CURVES}
     return model, {
         "epochs_trained": len(scores),
         "best_epoch": int(np.argmax(scores)) + 1,
         "best_val_macro_f1": float(np.max(scores)),
         "seconds": round(time.monotonic() - start, 1),
+        "curves": {name: [round(float(v), 5) for v in values] for name, values in curves.items()},
     }
 
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from components.modules import features
-from components.modules.ensemble import macro_f1
+from components.modules.ensemble import log_loss, macro_f1
 
 
 def tree_feature_keys(feature_spec: dict[str, Any]) -> list[str]:
@@ -32,6 +32,9 @@ def tree_feature_keys(feature_spec: dict[str, Any]) -> list[str]:
 def feature_matrix(columns: dict[str, Any], keys: list[str]) -> np.ndarray:
     """[rows, all columns] float32 from the [rows, columns] features, in `keys` order."""
     return np.concatenate([np.asarray(columns[key], dtype=np.float32) for key in keys], axis=1)
+
+
+CURVE_ROWS = 5000  # fit rows the trees' train curve is scored on: the curve, not the choice
 
 
 def fit_trees(
@@ -53,14 +56,25 @@ def fit_trees(
     and the pass took 141 s, for the same trees).
 
     Returns the fitted model (trimmed to the best round), its probabilities on the
-    validation rows and a summary for training.json.
+    validation rows and a summary for training.json, with learning curves: macro-F1
+    and log-loss per round on the validation rows and on up to CURVE_ROWS fit rows.
     """
     start = time.monotonic()
     model = _classifier(hparams)
     model.max_iter = hparams["gbt_max_iterations"]
     _fit(model, x_fit, y_fit, sample_weight, num_classes)
-    scores: list[float] = []
-    for probabilities in model.staged_predict_proba(x_validation):
+    sample = np.random.default_rng(hparams["seed"]).permutation(len(y_fit))[:CURVE_ROWS]
+    curves = {"macro_f1": [], "val_macro_f1": [], "loss": [], "val_loss": []}
+    staged = zip(
+        model.staged_predict_proba(x_fit[sample]),
+        model.staged_predict_proba(x_validation),
+        strict=True,
+    )
+    for train_probabilities, probabilities in staged:
+        curves["macro_f1"].append(macro_f1(y_fit[sample], train_probabilities))
+        curves["loss"].append(log_loss(y_fit[sample], train_probabilities))
+        curves["val_loss"].append(log_loss(y_validation, probabilities))
+        scores = curves["val_macro_f1"]
         scores.append(macro_f1(y_validation, probabilities))
         if scores[-1] > max(scores[:-1], default=-1.0):  # the first of equal scores stays
             best_probabilities = probabilities
@@ -73,6 +87,7 @@ def fit_trees(
         "seconds": round(time.monotonic() - start, 1),
     }
     logging.info("Gradient-boosted trees: %s", summary)
+    summary["curves"] = {name: [round(v, 5) for v in values] for name, values in curves.items()}
     return model, best_probabilities, summary
 
 

@@ -31,6 +31,21 @@ OPTIONS = {
 }
 
 
+# Learning curves per epoch or round: train and validation macro-F1 and loss.
+OVERFITTING = {
+    "macro_f1": [0.5, 0.7, 0.85, 0.95, 0.99, 0.99],
+    "val_macro_f1": [0.45, 0.6, 0.7, 0.72, 0.7, 0.69],
+    "loss": [1.0, 0.6, 0.4, 0.2, 0.1, 0.05],
+    "val_loss": [1.1, 0.8, 0.7, 0.68, 0.75, 0.8],
+}
+STILL_IMPROVING = {
+    "macro_f1": [0.5, 0.6, 0.7, 0.75],
+    "val_macro_f1": [0.5, 0.58, 0.66, 0.7],
+    "loss": [1.0, 0.8, 0.7, 0.6],
+    "val_loss": [1.0, 0.85, 0.75, 0.65],
+}
+
+
 def evaluation(failures: tuple[Failure, ...] = ()) -> Evaluation:
     confusion = np.array([[1, 0, 0], [0, 0, 0], [0, 1, 0]])
     return Evaluation(
@@ -92,12 +107,14 @@ def outcome(**changes) -> RunOutcome:
                         "best_epoch": 4,
                         "best_val_macro_f1": 0.5,
                         "seconds": 3.5,
+                        "curves": OVERFITTING,
                     },
                     "gbt": {
                         "rounds_fitted": 200,
                         "best_round": 37,
                         "best_val_macro_f1": 0.6,
                         "seconds": 1.5,
+                        "curves": STILL_IMPROVING,
                         "refit": {"rounds": 44, "rows": 1000, "seconds": 1.8},
                     },
                 },

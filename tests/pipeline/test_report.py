@@ -25,6 +25,8 @@ def test_a_full_run_draws_every_picture_and_escapes_class_names():
         "confusion matrix",
         "metrics per slice",
         "class weights",
+        "MLP learning curves",
+        "Boosted trees learning curves",
     }
     assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in images.values())
     assert "passed: schema and metric gates" in page and 'class="verdict pass"' in page
@@ -39,6 +41,8 @@ def test_a_full_run_draws_every_picture_and_escapes_class_names():
     assert "int columns also embedded per value: zone (3 values), weather (12 values)" in page
     assert "Boosted trees: 200 rounds, best round 37 (validation macro-F1 0.6000), 1.5 s" in page
     assert "Gate summary (Markdown)" in page
+    assert "the gap passes 0.1 from epoch 3 on: the model overfits" in page
+    assert "still improving at the last round, so it may underfit" in page
 
 
 def test_class_names_in_failures_are_escaped():

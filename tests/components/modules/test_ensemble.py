@@ -1,7 +1,9 @@
 """Which model the Trainer exports: the family alone, or the average weighted on validation."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
+from sklearn.metrics import log_loss as sklearn_log_loss
 
 from components.modules import ensemble
 
@@ -76,3 +78,11 @@ def test_the_average_is_the_weighted_mean_of_the_probabilities():
     expected = 0.75 * tf.nn.softmax(mlp).numpy() + 0.25 * tf.nn.softmax(trees).numpy()
     # probabilities() goes in batches of PREDICT_BATCH_SIZE; 5000 rows take three.
     np.testing.assert_allclose(ensemble.probabilities(average, features), expected, atol=1e-6)
+
+
+def test_log_loss_is_scikit_learns():
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(4), size=50)
+    labels = rng.integers(0, 4, size=50)
+    expected = sklearn_log_loss(labels, probabilities, labels=range(4))
+    assert ensemble.log_loss(labels, probabilities) == pytest.approx(expected, rel=1e-6)

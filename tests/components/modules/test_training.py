@@ -364,6 +364,10 @@ def test_training_summary_records_classes_weights_and_epochs(trained, training_d
     assert 1 <= mlp["best_epoch"] <= mlp["epochs_trained"]
     assert 0.0 <= mlp["best_val_macro_f1"] <= 1.0
     assert mlp["seconds"] > 0
+    curves = mlp["curves"]  # per epoch, for the report's learning curves
+    assert set(curves) == {"macro_f1", "val_macro_f1", "loss", "val_loss"}
+    assert all(len(values) == mlp["epochs_trained"] for values in curves.values())
+    assert max(curves["val_macro_f1"]) == pytest.approx(mlp["best_val_macro_f1"], abs=1e-5)
     assert summary["tuned"] is False
     assert summary["hyperparameters"] == config["training"]
     assert summary["integer_categories"] == {"zone": 3}  # embedded per value
@@ -413,6 +417,12 @@ def test_an_ensemble_run_fits_both_families_and_records_the_weight_it_chose(trai
     assert by_weight[str(summary["tree_weight"])] == summary["val_macro_f1"]
     # Each family's own best, its weight alone, is one of the candidates.
     assert by_weight["1.0"] == pytest.approx(gbt["best_val_macro_f1"])
+    curves = gbt["curves"]  # per round: macro-F1 and log-loss on fit and validation rows
+    assert all(len(values) == gbt["rounds_fitted"] for values in curves.values())
+    assert curves["val_macro_f1"][gbt["best_round"] - 1] == pytest.approx(
+        gbt["best_val_macro_f1"], abs=1e-5
+    )
+    assert curves["loss"][-1] < curves["loss"][0]  # boosting fits the fit rows ever closer
 
 
 @pytest.fixture(scope="module")

@@ -575,7 +575,11 @@ def _csv_format_problems(data: DataConfig) -> list[str]:
     elif data.decimal == data.delimiter:
         problems.append("data.decimal and data.delimiter must differ; set data.delimiter=';'")
     try:
-        codecs.lookup(data.encoding)
+        if codecs.lookup(data.encoding).name.startswith(("utf-16", "utf-32")):
+            problems.append(
+                f"data.encoding {data.encoding!r} is not read line by line; save the file as "
+                "UTF-8 (e.g. iconv -f utf-16 -t utf-8 IN > OUT)"
+            )
     except LookupError:
         problems.append(f"data.encoding {data.encoding!r} is not a known text encoding")
     return problems

@@ -32,7 +32,12 @@ from pipeline.config import Config, DataConfig
 CSV_PATTERN = "*.csv*"
 LIKELY_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SNIFFED_LINES = 20
-MAGIC_BYTES = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a zip archive (an Excel file?)"}
+MAGIC_BYTES = {
+    b"\x1f\x8b": "gzip-compressed",
+    b"PK\x03\x04": "a zip archive (an Excel file?)",
+    b"\xff\xfe": "UTF-16 text (Excel's 'Unicode text'?)",
+    b"\xfe\xff": "UTF-16 text",
+}
 
 
 def input_location(path: str) -> tuple[str, str]:
@@ -114,8 +119,8 @@ def _header(path: str, data: DataConfig) -> list[str]:
     for magic, kind in MAGIC_BYTES.items():
         if start.startswith(magic) and not path.lower().endswith(".gz"):
             raise BadInputError(
-                f"{path} is {kind}, not a CSV file: export or decompress it to CSV, or name a "
-                "gzipped CSV file *.csv.gz"
+                f"{path} is {kind}, not a CSV file: export or decompress it to CSV (UTF-8 or "
+                "another byte-per-character encoding), or name a gzipped CSV file *.csv.gz"
             )
     columns = read_csv_header(path, data.csv_format())
     check_header(columns, path)

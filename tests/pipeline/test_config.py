@@ -77,6 +77,7 @@ def test_unknown_section_is_named():
         ("data.delimiter='\"'", r"data.delimiter must be one character other than a quote"),
         ("data.encoding=klingon", r"data.encoding 'klingon' is not a known text encoding"),
         ("data.decimal=;", r"data.decimal must be . or , got ';'"),
+        ("data.encoding=utf-16", r"data.encoding 'utf-16' is not read line by line"),
         ("training.optimizer=lion", r"training.optimizer must be one of adam, adamw, sgd, rmsprop"),
         ("training.optimizer=adamw", r"adamw needs training.weight_decay > 0"),
         ("tuning.search_space.optimizer=[sgd, adamw]", r"adamw needs training.weight_decay > 0"),

@@ -1,6 +1,8 @@
 """The CSV audit: every bad row named by file and line; columns typed like TFX."""
 
+import bz2
 import gzip
+import lzma
 import zlib
 
 import pytest
@@ -168,3 +170,14 @@ def test_decimal_commas_are_named_with_the_fix_and_read_with_it(tmp_path):
 def test_header_lines_repeated_inside_the_data_are_located(tmp_path):
     message = _problems(tmp_path, "1,2,x\n" * 3 + "a,b,label\n" + "1,2,y\n" * 3)
     assert "data.csv line 5 repeat the header (files joined with their headers?)" in message
+
+
+@pytest.mark.parametrize(("suffix", "compress"), [(".bz2", bz2.compress), (".xz", lzma.compress)])
+def test_bz2_and_xz_files_are_read_and_a_truncated_one_is_named(tmp_path, suffix, compress):
+    data = compress(("a,b,label\n" + "1,2,x\n2,3,y\n" * 500).encode())
+    whole, cut = tmp_path / f"whole.csv{suffix}", tmp_path / f"cut.csv{suffix}"
+    whole.write_bytes(data)
+    cut.write_bytes(data[: len(data) // 2])
+    assert audit_csv([str(whole)], label="label").rows == 1000
+    with pytest.raises(BadInputError, match=f"cut.csv{suffix} is truncated or corrupt"):
+        audit_csv([str(cut)])

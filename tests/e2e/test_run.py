@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
+from markdown_it import MarkdownIt
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
@@ -395,9 +396,10 @@ def test_a_model_no_better_than_chance_is_never_pushed(tmp_path):
     """Features that carry nothing: the default chance gate stops the push, with no floor set.
 
     The labels also differ only by case and spaces, which the run warns about,
-    quoting the label a table would otherwise show like another.
+    quoting the label a table would otherwise show like another, and one is HTML,
+    which the gate's Markdown summary shows as text.
     """
-    labels = np.random.default_rng(0).choice(["a", "a ", "A", "b"], size=400)
+    labels = np.random.default_rng(0).choice(["a", "a ", "A", "<b>x</b>"], size=400)
     data = str(tmp_path / "data.csv")
     pd.DataFrame({"constant": 1.5, "target": labels}).to_csv(data, index=False)
     output = str(tmp_path / "out")
@@ -418,3 +420,6 @@ def test_a_model_no_better_than_chance_is_never_pushed(tmp_path):
     report = run_cli("--output", output, command="report")
     for command in (gate, report):  # TensorFlow's C++ start-up lines stay off the console
         assert command.stderr == "", command.stderr
+    with open(os.path.join(output, "gate", "summary.md"), encoding="utf-8") as f:
+        summary = MarkdownIt("commonmark", {"html": True}).enable("table").render(f.read())
+    assert "<b>" not in summary and "&lt;b&gt;x&lt;/b&gt;" in summary  # a label, not markup

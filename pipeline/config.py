@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, mo
 from components.class_skew.analysis import CHECK_ACTIONS
 from components.example_gen.csv_audit import CsvFormat
 from components.modules.choices import (
+    CALIBRATIONS,
     CLASS_WEIGHT_STRATEGIES,
     DECISION_OBJECTIVES,
     LEARNING_RATE_SCHEDULES,
@@ -172,6 +173,7 @@ class TrainingConfig(_Section):
     logit_adjustment_tau: float = 1.0  # for loss: logit_adjusted
     posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
     decision_offsets: Text = "none"  # none | macro_f1 | balanced_accuracy: per-class offsets
+    calibration: Text = "none"  # none | temperature (fitted on validation; argmax unchanged)
     gbt_max_iterations: int = 200  # boosting rounds; the best on validation is kept
     gbt_learning_rate: float = 0.1
     gbt_max_leaf_nodes: int = 31
@@ -529,6 +531,7 @@ def _value_problems(config: Config) -> list[str]:
         ("training.numeric_encoding", [training.numeric_encoding], NUMERIC_ENCODINGS),
         ("training.model", [training.model], MODEL_FAMILIES),
         ("training.decision_offsets", [training.decision_offsets], DECISION_OBJECTIVES),
+        ("training.calibration", [training.calibration], CALIBRATIONS),
         ("tuning.algorithm", [config.tuning.algorithm], TUNER_ALGORITHMS),
         ("tuning.objective", [config.tuning.objective], TUNER_OBJECTIVES),
         ("tuning.search_space.loss", config.tuning.search_space.loss, LOSSES),

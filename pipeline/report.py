@@ -4,7 +4,8 @@ Pictures rather than tables where a person would rather look: the class
 distribution per split with the skew flags, the confusion matrix (counts and
 row-normalised), per-class precision / recall / F1 with the configured floors,
 per-slice metrics, the class weights and hyperparameters, each family's
-learning curves with a diagnosis in words, and the gate outcome.
+learning curves with a diagnosis in words, reliability diagrams before and
+after calibration, and the gate outcome.
 The PNGs are drawn with matplotlib and embedded, so the file can be mailed or
 attached to a CI run as it is; the page comes from a Jinja2 template with
 autoescaping, so class and column names cannot inject markup.
@@ -159,6 +160,21 @@ def plot_learning_curves(curves: dict[str, list[float]], family: str) -> str:
     return _png(figure)
 
 
+def plot_reliability(calibration: dict) -> str:
+    """Top-label reliability on the validation rows, before and after the temperature."""
+    figure, axes = _subplots(10, 3.4, columns=2)
+    titles = ("as trained", f"temperature {calibration['temperature']:g}")
+    for axis, bins, title in zip(axes, calibration["reliability"], titles, strict=True):
+        axis.plot([0, 1], [0, 1], ":", color="gray", label="calibrated")
+        axis.plot(bins["confidence"], bins["accuracy"], "o-", color=SPLIT_COLORS["eval"])
+        axis.set_xlim(0, 1)
+        axis.set_ylim(0, 1.02)
+        axis.set_xlabel("confidence (top score)")
+        axis.set_ylabel("accuracy")
+        axis.set_title(f"Reliability on validation, {title}")
+    return _png(figure)
+
+
 def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
     """Returns the HTML page for a run's outcome; every text is escaped by the template."""
     evaluation, skew, training = outcome.evaluation, outcome.class_skew, outcome.training
@@ -184,6 +200,8 @@ def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
                 curves = report["curves"]
                 plot = plot_learning_curves(curves, family)
                 fits.append((FAMILY_NAMES[family], plot, diagnose(curves, family)))
+        if "calibration" in training:
+            plots["reliability"] = plot_reliability(training["calibration"])
     return TEMPLATES.get_template("report.html.j2").render(
         verdict=verdict,
         columns=COLUMNS,

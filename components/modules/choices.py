@@ -5,6 +5,7 @@ against them. Free of TensorFlow, so that checking a config stays fast.
 """
 
 MODEL_FAMILIES = ("mlp", "gbt", "ensemble")  # ensemble: both, probabilities averaged
+CALIBRATIONS = ("none", "temperature")  # temperature: one T fitted on validation log-loss
 DECISION_OBJECTIVES = ("none", "macro_f1", "balanced_accuracy")  # per-class offsets
 LOSSES = ("cross_entropy", "focal", "logit_adjusted")
 CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "sqrt", "effective_number")

@@ -31,6 +31,7 @@ def export_model(
     logit_offsets: np.ndarray,
     skipped_columns: list[str],
     export_dir: str,
+    temperature: float = 1.0,
 ) -> None:
     """Saves the model with its serving, transform and evaluation signatures.
 
@@ -43,6 +44,8 @@ def export_model(
         offsets (components.modules.offsets); zeros serve the model as it is.
       skipped_columns: raw columns the model does not read (label, excluded).
       export_dir: where the SavedModel goes.
+      temperature: divides the offset logits before the softmax
+        (components.modules.calibration); the argmax does not change.
     """
     # Attributes make the saver track the Transform graph and its assets.
     model.tft_serving_layer = transform_output.transform_features_layer()
@@ -55,12 +58,13 @@ def export_model(
         serving_spec.pop(column, None)
     class_table = tf.constant(class_names)
     offsets = tf.constant(logit_offsets, tf.float32)
+    inverse_temperature = tf.constant(1.0 / temperature, tf.float32)
 
     def predict_scores(examples):
         raw = tf.io.parse_example(examples, serving_spec)
         transformed = model.tft_serving_layer(raw)
         logits = model({key: transformed[key] for key in feature_keys})
-        return tf.nn.softmax(logits + offsets)
+        return tf.nn.softmax((logits + offsets) * inverse_temperature)
 
     @tf.function(input_signature=[EXAMPLES_SPEC])
     def serve(examples):

@@ -25,7 +25,7 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from components.modules import assets, ensemble, features, offsets, trees
+from components.modules import assets, calibration, ensemble, features, offsets, trees
 from components.modules.class_weights import class_priors, class_weights
 from components.modules.export import export_model
 from components.modules.keras_metrics import BalancedAccuracy, MacroF1
@@ -243,6 +243,14 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     selection["val_macro_f1"] = ensemble.macro_f1(
         validation_labels, log_probabilities + logit_offsets
     )
+    temperature = 1.0  # the scores as the model makes them
+    if hparams["calibration"] == "temperature":
+        temperature = calibration.fit_temperature(
+            validation_labels, log_probabilities + logit_offsets
+        )
+    selection["calibration"] = calibration.calibration_summary(
+        validation_labels, log_probabilities + logit_offsets, temperature
+    )
     summary = {
         "class_names": data.class_names,
         "class_counts": data.class_counts,
@@ -263,6 +271,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         logit_offsets,
         skipped,
         fn_args.serving_model_dir,
+        temperature,
     )
     assets.write_json(fn_args.serving_model_dir, assets.TRAINING_SUMMARY_FILE, summary)
     # The schema travels with the model, so the next run can check a new drop against it.

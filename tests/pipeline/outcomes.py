@@ -95,6 +95,15 @@ def outcome(**changes) -> RunOutcome:
                 "val_macro_f1": 0.625,
                 "tree_weight": 0.75,
                 "integer_categories": {"zone": 3, "weather": 12},
+                "calibration": {
+                    "temperature": 0.5,
+                    "val_log_loss": [0.9, 0.7],
+                    "val_classwise_ece": [0.2, 0.05],
+                    "reliability": [
+                        {"confidence": [0.45, 0.55], "accuracy": [0.6, 0.9], "rows": [4, 5]},
+                        {"confidence": [0.6, 0.9], "accuracy": [0.6, 0.9], "rows": [4, 5]},
+                    ],
+                },
                 "decision_offsets": {
                     "objective": "macro_f1",
                     "accepted": True,

@@ -27,6 +27,7 @@ def test_a_full_run_draws_every_picture_and_escapes_class_names():
         "class weights",
         "MLP learning curves",
         "Boosted trees learning curves",
+        "reliability diagrams",
     }
     assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in images.values())
     assert "passed: schema and metric gates" in page and 'class="verdict pass"' in page
@@ -43,6 +44,7 @@ def test_a_full_run_draws_every_picture_and_escapes_class_names():
     assert "Gate summary (Markdown)" in page
     assert "the gap passes 0.1 from epoch 3 on: the model overfits" in page
     assert "still improving at the last round, so it may underfit" in page
+    assert "validation log-loss 0.9 → 0.7, classwise ECE 0.2 → 0.05" in page
 
 
 def test_class_names_in_failures_are_escaped():
@@ -68,7 +70,7 @@ def test_a_trees_only_run_shows_the_trees_and_nothing_of_the_mlp():
     training = {
         k: v
         for k, v in run.training.items()
-        if k not in ("tree_weight", "decision_offsets", "integer_categories")
+        if k not in ("tree_weight", "decision_offsets", "integer_categories", "calibration")
     }
     training["model"] = "gbt"
     training["families"] = {"gbt": run.training["families"]["gbt"]}
@@ -79,3 +81,4 @@ def test_a_trees_only_run_shows_the_trees_and_nothing_of_the_mlp():
     assert (
         "MLP:" not in page and "Weight of the trees" not in page and "Decision offsets" not in page
     )
+    assert "<h3>Calibration</h3>" not in page  # a model from before calibration was recorded

@@ -33,6 +33,7 @@ from components.modules.training import (
 from tests.components.modules import transformed_data as td
 
 TAU = 1.0
+TEMPERATURE = "temperature 2"
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,16 @@ def _train_and_export(data, root, taus, **training_changes):
             [td.LABEL, "row_id"],
             dirs[tau],
         )
+    dirs[TEMPERATURE] = str(root / "temperature")  # no offsets, a temperature of 2
+    export_model(
+        model,
+        transform_output,
+        training.class_names,
+        np.zeros(len(training.class_names)),
+        [td.LABEL, "row_id"],
+        dirs[TEMPERATURE],
+        temperature=2.0,
+    )
     return dirs, training
 
 
@@ -127,6 +138,16 @@ def test_posthoc_tau_subtracts_tau_log_prior_from_the_logits(exported, data):
     # log(scores_tau) - log(scores_0) + tau log p is the same for every class of a row.
     shift = log_scores[TAU] - log_scores[0.0] + TAU * log_priors
     np.testing.assert_allclose(shift - shift[:, :1], 0.0, atol=1e-4)
+
+
+def test_a_temperature_divides_the_logits_and_keeps_the_predicted_class(exported, data):
+    dirs, _ = exported
+    plain = _serve(tf.saved_model.load(dirs[0.0]), data.eval)["scores"]
+    tempered = _serve(tf.saved_model.load(dirs[TEMPERATURE]), data.eval)["scores"]
+    # softmax(z / 2) = sqrt(softmax(z)), renormalised per row.
+    expected = np.sqrt(plain) / np.sqrt(plain).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(tempered, expected, atol=1e-5)
+    np.testing.assert_array_equal(tempered.argmax(axis=1), plain.argmax(axis=1))
 
 
 def test_a_missing_optional_numeric_feature_scores_as_its_train_mean(loaded, data):

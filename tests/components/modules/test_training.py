@@ -428,7 +428,12 @@ def test_an_ensemble_run_fits_both_families_and_records_the_weight_it_chose(trai
 @pytest.fixture(scope="module")
 def trained_with_offsets(data, tmp_path_factory):
     config = td.custom_config(
-        training={"model": "gbt", "decision_offsets": "macro_f1", "gbt_refit": False}
+        training={
+            "model": "gbt",
+            "decision_offsets": "macro_f1",
+            "gbt_refit": False,
+            "calibration": "temperature",
+        }
     )
     args, model_uri = _run(data, tmp_path_factory.mktemp("run_fn_offsets"), config)
     return args, model_uri, config
@@ -489,6 +494,16 @@ def test_decision_offsets_are_checked_on_halves_and_recorded(trained_with_offset
     assert report["accepted"] == all(g > 0 for g in report["gains_on_the_other_half"])
     if not report["accepted"]:
         assert report["offsets"] == [0.0] * len(training_data.class_names)
+
+
+def test_a_temperature_is_fitted_on_validation_after_the_offsets(trained_with_offsets, trained):
+    calibrated = assets.read_training_summary(trained_with_offsets[1])["calibration"]
+    assert calibrated["temperature"] != 1.0 and 0.05 <= calibrated["temperature"] <= 20
+    before, after = calibrated["val_log_loss"]
+    assert after <= before  # fitted on exactly these rows
+    plain = assets.read_training_summary(trained[1])["calibration"]  # calibration: none
+    assert plain["temperature"] == 1.0
+    assert plain["val_log_loss"][0] == plain["val_log_loss"][1]
 
 
 @pytest.mark.parametrize("run", ["trained", "trained_ensemble", "trained_with_offsets"])

@@ -13,12 +13,9 @@ import json
 import os
 
 import numpy as np
-import tensorflow as tf
-from common import DATA_DIR, LABELS, REPO, pipeline_command, pushed_model, split, to_examples
+from common import DATA_DIR, LABELS, REPO, pipeline_command, pushed_model, served_batches, split
 from compare import TRAINING_SUMMARY_FILE, run_tfx
 from scipy.special import softmax
-from tensorflow_metadata.proto.v0 import schema_pb2
-from tfx.utils import io_utils
 
 from components.modules.calibration import classwise_ece
 from components.modules.ensemble import log_loss
@@ -26,24 +23,10 @@ from components.modules.ensemble import log_loss
 
 def served_scores(output: str, test, label: str) -> tuple[np.ndarray, np.ndarray]:
     """(scores [rows, classes], true class indices) of the pushed model on the test rows."""
-    model_dir = pushed_model(output)
-    schema_file = max(
-        (
-            os.path.join(root, name)
-            for root, _, names in os.walk(os.path.join(output, "pipeline"))
-            for name in names
-            if name == "schema.pbtxt" and "SchemaGen" in root
-        ),
-        key=os.path.getmtime,
-    )
-    schema = io_utils.parse_pbtxt_file(schema_file, schema_pb2.Schema())
-    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
-    examples = to_examples(test, schema, label)
     scores, names = [], None
-    for start in range(0, len(examples), 4096):
-        out = serve(examples=tf.constant(examples[start : start + 4096]))
-        scores.append(out["scores"].numpy())
-        names = out["classes"].numpy()[0].astype(str)
+    for batch in served_batches(output, test, label):
+        scores.append(batch["scores"].numpy())
+        names = batch["classes"].numpy()[0].astype(str)
     index = {name: i for i, name in enumerate(names)}
     return np.concatenate(scores), test[label].astype(str).map(index).to_numpy()
 

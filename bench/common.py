@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -109,6 +109,20 @@ def pushed_model(output: str) -> str:
     return sorted(glob.glob(os.path.join(output, "serving", "*")))[-1]
 
 
+def served_batches(output: str, test: pd.DataFrame, label: str) -> Iterator[dict[str, tf.Tensor]]:
+    """serving_default's outputs of the model last pushed under OUTPUT, over the test rows
+    in batches, the examples typed by the run's schema."""
+    schema_file = max(
+        glob.glob(os.path.join(output, "pipeline", "*SchemaGen", "schema", "*", "schema.pbtxt")),
+        key=os.path.getmtime,
+    )
+    schema = io_utils.parse_pbtxt_file(schema_file, schema_pb2.Schema())
+    serve = tf.saved_model.load(pushed_model(output)).signatures["serving_default"]
+    examples = to_examples(test, schema, label)
+    for start in range(0, len(examples), 4096):
+        yield serve(examples=tf.constant(examples[start : start + 4096]))
+
+
 def score_pushed_model(
     output: str,
     test: pd.DataFrame,
@@ -120,17 +134,9 @@ def score_pushed_model(
 
     `predicted_classes` turns one batch of the signature's outputs into class names.
     """
-    schema_file = max(
-        glob.glob(os.path.join(output, "pipeline", "*SchemaGen", "schema", "*", "schema.pbtxt")),
-        key=os.path.getmtime,
-    )
-    schema = io_utils.parse_pbtxt_file(schema_file, schema_pb2.Schema())
-    serve = tf.saved_model.load(pushed_model(output)).signatures["serving_default"]
-    examples = to_examples(test, schema, label)
     predicted = []
-    for start in range(0, len(examples), 4096):
-        batch = tf.constant(examples[start : start + 4096])
-        predicted.extend(predicted_classes(serve(examples=batch)))
+    for batch in served_batches(output, test, label):
+        predicted.extend(predicted_classes(batch))
     return scores(test[label].astype(str), predicted, classes)
 
 

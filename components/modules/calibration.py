@@ -12,6 +12,8 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
+from components.modules.ensemble import log_loss
+
 TEMPERATURE_RANGE = (0.05, 20.0)
 ECE_BINS = 15
 
@@ -38,11 +40,6 @@ def fit_temperature(labels: np.ndarray, logits: np.ndarray) -> float:
     bounds = np.log(TEMPERATURE_RANGE)
     result = minimize_scalar(loss, bounds=bounds, method="bounded", options={"xatol": 1e-4})
     return float(np.exp(result.x))
-
-
-def log_loss_of_logits(labels: np.ndarray, logits: np.ndarray) -> float:
-    """Mean negative log-likelihood of softmax(logits), computed stably."""
-    return float(-np.mean(log_softmax(logits, axis=1)[np.arange(len(labels)), labels]))
 
 
 def classwise_ece(labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_BINS) -> float:
@@ -83,10 +80,7 @@ def calibration_summary(
     before, after = softmax(logits, axis=1), softmax(logits / temperature, axis=1)
     return {
         "temperature": round(temperature, 4),
-        "val_log_loss": [
-            round(log_loss_of_logits(labels, logits), 5),
-            round(log_loss_of_logits(labels, logits / temperature), 5),
-        ],
+        "val_log_loss": [round(log_loss(labels, before), 5), round(log_loss(labels, after), 5)],
         "val_classwise_ece": [
             round(classwise_ece(labels, before), 5),
             round(classwise_ece(labels, after), 5),

@@ -70,11 +70,11 @@ def fit_trees(
         model.staged_predict_proba(x_validation),
         strict=True,
     )
+    scores = curves["val_macro_f1"]
     for train_probabilities, probabilities in staged:
         curves["macro_f1"].append(macro_f1(y_fit[sample], train_probabilities))
         curves["loss"].append(log_loss(y_fit[sample], train_probabilities))
         curves["val_loss"].append(log_loss(y_validation, probabilities))
-        scores = curves["val_macro_f1"]
         scores.append(macro_f1(y_validation, probabilities))
         if scores[-1] > max(scores[:-1], default=-1.0):  # the first of equal scores stays
             best_probabilities = probabilities

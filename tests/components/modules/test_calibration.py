@@ -5,7 +5,7 @@ import pytest
 from scipy.special import softmax
 from sklearn.metrics import log_loss
 
-from components.modules import calibration
+from components.modules import calibration, ensemble
 
 
 def _sampled(true_logits: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -29,7 +29,7 @@ def test_log_loss_is_scikit_learns_and_temperature_keeps_the_argmax():
     logits = rng.normal(size=(500, 3)) * 4
     labels = rng.integers(0, 3, size=500)
     expected = log_loss(labels, softmax(logits, axis=1), labels=range(3))
-    assert calibration.log_loss_of_logits(labels, logits) == pytest.approx(expected, rel=1e-6)
+    assert ensemble.log_loss(labels, softmax(logits, axis=1)) == pytest.approx(expected, rel=1e-6)
     temperature = calibration.fit_temperature(labels, logits)
     assert temperature > 1  # random labels: overconfident logits are softened
     assert np.array_equal((logits / temperature).argmax(1), logits.argmax(1))

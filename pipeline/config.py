@@ -236,6 +236,8 @@ class EvaluationConfig(_Section):
     chance_margin: float = 0.05  # bless only at balanced accuracy >= 1/classes + this
     min_class_recall: float = 0.0  # floor on the recall of every class
     class_recall: dict[Text, float] = {}  # class -> floor
+    min_class_pr_auc: float = 0.0  # floor on the one-vs-rest PR-AUC of every class
+    class_pr_auc: dict[Text, float] = {}  # class -> PR-AUC floor
     slices: ListOf[Text] = []  # feature columns to slice by
     min_slice_size: int = 30  # smaller slices are left out of the report (floors still apply)
     slice_min_accuracy: dict[Text, float] = {}  # feature=value -> accuracy floor
@@ -499,8 +501,10 @@ def _value_problems(config: Config) -> list[str]:
     bounds = {
         "evaluation.min_macro_f1": evaluation.min_macro_f1,
         "evaluation.min_class_recall": evaluation.min_class_recall,
+        "evaluation.min_class_pr_auc": evaluation.min_class_pr_auc,
         "evaluation.max_macro_f1_drop": evaluation.max_macro_f1_drop,
         **{f"evaluation.class_recall.{k}": v for k, v in evaluation.class_recall.items()},
+        **{f"evaluation.class_pr_auc.{k}": v for k, v in evaluation.class_pr_auc.items()},
         **{
             f"evaluation.slice_min_accuracy.{k}": v
             for k, v in evaluation.slice_min_accuracy.items()

@@ -22,8 +22,19 @@ from components.evaluator.eval_config import CANDIDATE
 from components.modules import assets
 from components.modules.errors import BadInputError
 
-OVERALL_METRICS = ("accuracy", "balanced_accuracy", "macro_precision", "macro_f1")
-PER_CLASS_METRICS = ("precision", "recall", "f1")
+OVERALL_METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "macro_precision",
+    "macro_f1",
+    "macro_roc_auc",
+    "macro_pr_auc",
+)
+PER_CLASS_METRICS = ("precision", "recall", "f1", "roc_auc", "pr_auc")
+CURVES = (
+    "roc_curve",
+    "pr_curve",
+)  # [points, 2]: (false positive rate, recall), (recall, precision)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +59,8 @@ class Evaluation:
     example_count: int
     metrics: MappingProxyType  # overall metric -> value
     class_names: tuple[str, ...]
-    class_metrics: MappingProxyType  # class name -> {precision, recall, f1}
+    class_metrics: MappingProxyType  # class name -> {precision, recall, f1, roc_auc, pr_auc}
+    class_curves: MappingProxyType  # class name -> {roc_curve, pr_curve}, overall slice
     slice_metrics: MappingProxyType  # slice text -> overall metrics (min_slice_size and up)
     failures: tuple[Failure, ...]  # failed thresholds
     confusion: np.ndarray  # [actual, predicted] counts on the overall slice, read-only
@@ -167,13 +179,19 @@ def read_evaluation(evaluation_uri: str) -> Evaluation:
     """Overall, per-class (by class name) and per-slice metrics of the candidate model."""
     context = artifacts.read_evaluation_context(evaluation_uri)
     class_names, options = context["class_names"], context["options"]
-    metrics, class_metrics, slice_metrics, example_count = {}, {n: {} for n in class_names}, {}, 0
+    metrics, slice_metrics, example_count = {}, {}, 0
+    class_metrics, class_curves = {n: {} for n in class_names}, {n: {} for n in class_names}
     for slice_metrics_proto in tfma.load_metrics(evaluation_uri):
         slice_name = _slice_text(slice_metrics_proto.slice_key)
         for item in slice_metrics_proto.metric_keys_and_values:
             key, value = item.key, item.value.double_value.value
             if key.model_name not in ("", CANDIDATE) or key.is_diff:
                 continue  # the baseline model's values and the differences
+            class_name = (
+                class_names[key.sub_key.class_id.value]
+                if key.sub_key.HasField("class_id")
+                else None
+            )
             if slice_name != "overall":
                 if key.name in (*OVERALL_METRICS, "example_count"):  # not per-class ones
                     slice_metrics.setdefault(slice_name, {})[key.name] = value
@@ -181,13 +199,16 @@ def read_evaluation(evaluation_uri: str) -> Evaluation:
                 example_count = int(value)
             elif key.name in OVERALL_METRICS:
                 metrics[key.name] = value
-            elif key.name in PER_CLASS_METRICS and key.sub_key.HasField("class_id"):
-                class_metrics[class_names[key.sub_key.class_id.value]][key.name] = value
+            elif key.name in PER_CLASS_METRICS and class_name is not None:
+                class_metrics[class_name][key.name] = value
+            elif key.name in CURVES and class_name is not None:
+                class_curves[class_name][key.name] = _array(item.value.array_value)
     return Evaluation(
         example_count=example_count,
         metrics=read_only(metrics),
         class_names=tuple(class_names),
         class_metrics=read_only(class_metrics),
+        class_curves=read_only(class_curves),
         slice_metrics=read_only(
             {  # evaluation.min_slice_size: too few examples to show
                 name: values
@@ -199,6 +220,13 @@ def read_evaluation(evaluation_uri: str) -> Evaluation:
         confusion=_confusion_matrix(evaluation_uri, len(class_names)),
         options=read_only(options),
     )
+
+
+def _array(proto) -> np.ndarray:
+    """A TFMA ArrayValue as a read-only float array of its shape."""
+    array = np.asarray(proto.float64_values, np.float64).reshape(tuple(proto.shape))
+    array.flags.writeable = False
+    return array
 
 
 def _confusion_matrix(evaluation_uri: str, num_classes: int) -> np.ndarray:

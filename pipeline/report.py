@@ -15,10 +15,12 @@ import base64
 import io
 import os
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
 from components.class_skew.analysis import label_text
+from components.evaluator.eval_config import class_floor
 from pipeline.learning_curves import ADVICE, diagnose
 from pipeline.outcome import RunOutcome
 from pipeline.render import COLUMNS, TEMPLATES, markdown
@@ -87,6 +89,38 @@ def plot_confusion_matrices(matrix: np.ndarray, class_names: list[str]) -> str:
         axis.set_xlabel("predicted class")
         axis.set_ylabel("actual class")
         axis.set_title(title)
+    return _png(figure)
+
+
+def plot_score_curves(class_curves: dict, class_metrics: dict) -> str:
+    """One-vs-rest ROC and precision-recall curves of every class, AUCs in the legends."""
+    figure, (roc, pr) = _subplots(11, 4.8, columns=2)
+    colors = matplotlib.colormaps["tab20"]
+    for i, (name, curves) in enumerate(class_curves.items()):
+        color, metrics, label = colors(i % 20), class_metrics[name], label_text(name)
+        if len(curves.get("roc_curve", ())):
+            fpr, tpr = np.asarray(curves["roc_curve"]).T
+            roc.plot(fpr, tpr, color=color, label=f"{label} ({metrics['roc_auc']:.3f})")
+        if len(curves.get("pr_curve", ())):
+            recall, precision = np.asarray(curves["pr_curve"]).T
+            pr.step(
+                recall,
+                precision,
+                where="post",
+                color=color,
+                label=f"{label} ({metrics['pr_auc']:.3f})",
+            )
+    roc.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    for axis, title, x, y in (
+        (roc, "ROC, one class vs rest (ROC-AUC)", "false positive rate", "true positive rate"),
+        (pr, "Precision-recall (PR-AUC)", "recall", "precision"),
+    ):
+        axis.set_xlim(0, 1)
+        axis.set_ylim(0, 1.02)
+        axis.set_xlabel(x)
+        axis.set_ylabel(y)
+        axis.set_title(title)
+        axis.legend(fontsize=7, loc="lower right" if axis is roc else "lower left")
     return _png(figure)
 
 
@@ -184,11 +218,14 @@ def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
     if evaluation is not None:
         options = evaluation.options
         floors = {
-            name: max(options["min_class_recall"], options["class_recall"].get(name, 0.0))
-            for name in evaluation.class_names
+            name: class_floor(options, "class_recall", name) for name in evaluation.class_names
         }
         plots["class_metrics"] = plot_class_metrics(evaluation.class_metrics, floors)
         plots["confusion"] = plot_confusion_matrices(evaluation.confusion, evaluation.class_names)
+        if any(evaluation.class_curves.values()):  # evaluations before the AUCs lack them
+            plots["score_curves"] = plot_score_curves(
+                evaluation.class_curves, evaluation.class_metrics
+            )
         if evaluation.slice_metrics:
             floors = options["slice_min_accuracy"]
             plots["slices"] = plot_slice_metrics(evaluation.slice_metrics, floors)

@@ -1,10 +1,12 @@
 """Builds the TFMA EvalConfig for K classes once the class names are known.
 
-Every class-based metric is argmax-based: the Evaluator reads the model's
-`argmax_one_hot` signature (1 for the predicted class, 0 elsewhere), and the
-metrics of components.evaluator.tfma_metrics derive accuracy, balanced accuracy, macro
-and per-class precision / recall / F1 (equal to scikit-learn's
-classification_report) from one confusion matrix per slice.
+The Evaluator reads the scores the model serves (`serving_default`), so it
+gates exactly what is pushed. The metrics of components.evaluator.tfma_metrics
+derive accuracy, balanced accuracy, macro and per-class precision / recall / F1
+of the top-scoring class (equal to scikit-learn's classification_report) from
+one confusion matrix per slice, and one-vs-rest ROC-AUC and PR-AUC per class
+and their macro averages (equal to scikit-learn's roc_auc_score and
+average_precision_score) from one count of the scores per slice.
 """
 
 import json
@@ -13,7 +15,7 @@ from typing import Any
 from tensorflow_model_analysis.proto import config_pb2
 
 from components.evaluator import tfma_metrics
-from components.evaluator.tfma_metrics import ClassMetric
+from components.evaluator.tfma_metrics import ClassMetric, ScoreMetric
 from components.modules import features
 
 OVERALL = config_pb2.SlicingSpec()
@@ -46,8 +48,9 @@ def _metric(
     bounds: list[tuple[config_pb2.SlicingSpec, config_pb2.MetricThreshold]] = (),
 ) -> config_pb2.MetricConfig:
     """A components.evaluator.tfma_metrics metric, with thresholds on the given slices."""
+    is_score_metric = kind in tfma_metrics.SCORE_PER_CLASS or kind in tfma_metrics.SCORE_OVERALL
     metric = config_pb2.MetricConfig(
-        class_name=ClassMetric.__name__,
+        class_name=(ScoreMetric if is_score_metric else ClassMetric).__name__,
         module=tfma_metrics.__name__,
         config=json.dumps({"kind": kind, "num_classes": num_classes}),
     )
@@ -73,16 +76,16 @@ def build_eval_config(
       has_baseline: whether a previously blessed model is evaluated alongside.
 
     Raises:
-      ValueError: a class in evaluation.class_recall is not one of class_names.
+      ValueError: evaluation.class_recall or class_pr_auc names a class that is
+        not one of class_names.
     """
-    class_recall = evaluation["class_recall"]
+    for key in ("class_recall", "class_pr_auc"):
+        unknown = sorted(set(evaluation[key]) - set(class_names))
+        if unknown:
+            raise ValueError(
+                f"evaluation.{key} names unknown classes {unknown}; the classes are {class_names}"
+            )
     slice_floors = evaluation["slice_min_accuracy"]
-    unknown = sorted(set(class_recall) - set(class_names))
-    if unknown:
-        raise ValueError(
-            f"evaluation.class_recall names unknown classes {unknown}; "
-            f"the classes are {class_names}"
-        )
     num_classes = len(class_names)
     named_slices = [parse_slice(text) for text in slice_floors]
     macro_f1_bounds = [(OVERALL, _threshold(evaluation["min_macro_f1"]))]
@@ -118,17 +121,12 @@ def build_eval_config(
                     ),
                     _metric("macro_precision", num_classes),
                     _metric("macro_f1", num_classes, macro_f1_bounds),
+                    _metric("macro_roc_auc", num_classes),
+                    _metric("macro_pr_auc", num_classes),
                 ]
             ),
             # One spec per class: TFMA allows one bound per metric and spec.
-            *(
-                _class_spec(
-                    i,
-                    num_classes,
-                    max(evaluation["min_class_recall"], class_recall.get(name, 0.0)),
-                )
-                for i, name in enumerate(class_names)
-            ),
+            *(_class_spec(i, name, num_classes, evaluation) for i, name in enumerate(class_names)),
         ],
     )
 
@@ -147,22 +145,37 @@ def _model_spec(name: str, is_baseline: bool = False) -> config_pb2.ModelSpec:
     return config_pb2.ModelSpec(
         name=name,
         is_baseline=is_baseline,
-        signature_name="argmax_one_hot",
+        signature_name="serving_default",
         preprocessing_function_names=["transform_features"],
         label_key=features.LABEL_KEY,
-        prediction_key="predictions",
+        prediction_key="scores",
     )
 
 
-def _class_spec(class_id: int, num_classes: int, recall_floor: float) -> config_pb2.MetricsSpec:
-    """Precision, recall and F1 of one class, with its recall floor on the overall slice."""
-    bounds = [(OVERALL, _threshold(recall_floor))] if recall_floor > 0 else []
+def _class_spec(
+    class_id: int, name: str, num_classes: int, evaluation: dict[str, Any]
+) -> config_pb2.MetricsSpec:
+    """The metrics of one class, with its recall and PR-AUC floors on the overall slice."""
+
+    def floor(key: str) -> list[tuple[config_pb2.SlicingSpec, config_pb2.MetricThreshold]]:
+        bound = class_floor(evaluation, key, name)
+        return [(OVERALL, _threshold(bound))] if bound > 0 else []
+
     return config_pb2.MetricsSpec(
         metrics=[
             _metric("precision", num_classes),
-            _metric("recall", num_classes, bounds),
+            _metric("recall", num_classes, floor("class_recall")),
             _metric("f1", num_classes),
+            _metric("roc_auc", num_classes),
+            _metric("pr_auc", num_classes, floor("class_pr_auc")),
+            _metric("roc_curve", num_classes),
+            _metric("pr_curve", num_classes),
         ],
         binarize=config_pb2.BinarizationOptions(class_ids={"values": [class_id]}),
         model_names=[CANDIDATE],
     )
+
+
+def class_floor(evaluation: dict[str, Any], key: str, name: str) -> float:
+    """A class's floor for `key` (class_recall, class_pr_auc): its own or the one for all."""
+    return max(evaluation[f"min_{key}"], evaluation[key].get(name, 0.0))

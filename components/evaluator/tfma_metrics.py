@@ -1,4 +1,4 @@
-"""TFMA metrics for the Evaluator, all derived from one argmax confusion matrix.
+"""TFMA metrics for the Evaluator: argmax metrics from one confusion matrix, AUCs from score counts.
 
 TFMA's own Precision, Recall and F1Score, binarized per class and macro
 averaged, run one binary confusion-matrix combiner per class for every example,
@@ -7,11 +7,16 @@ Evaluator's 125 seconds. These metrics read TFMA's multi-class confusion matrix
 instead, which one combiner builds per slice and model (shared with the
 confusion-matrix plot), and compute every value from it once at the end.
 
-The values are TFMA's: precision is NaN for a class that is never predicted,
+ScoreMetric computes one-vs-rest ROC-AUC, PR-AUC and their curves the same
+way: one combiner per slice and model counts the scores of every class
+(components.evaluator.score_histograms), and every value derives from it.
+
+The argmax values are TFMA's: precision is NaN for a class that is never predicted,
 recall NaN for a class without examples, F1 = 2 tp / (2 tp + fp + fn), and a
 macro average over all classes is NaN when one of them is.
 """
 
+import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 from tensorflow_model_analysis.metrics.multi_class_confusion_matrix_metrics import (
@@ -19,7 +24,9 @@ from tensorflow_model_analysis.metrics.multi_class_confusion_matrix_metrics impo
     multi_class_confusion_matrices,
 )
 
-ARGMAX = 0.0  # the argmax_one_hot signature scores 1.0 for the predicted class, 0.0 elsewhere
+from components.evaluator import score_histograms
+
+ARGMAX = 0.0  # every class score is above 0, so the top class is always the prediction
 
 
 def counts(matrices, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -133,3 +140,118 @@ class ClassMetric(metric_types.Metric):
 
 
 metric_types.register_metric(ClassMetric)
+
+
+class _ScoreHistogramsCombiner(beam.CombineFn):
+    """Counts every class's scores of one slice and model (ScoreHistograms)."""
+
+    def __init__(self, key: metric_types.MetricKey, num_classes: int, eval_config):
+        self._key, self._num_classes, self._eval_config = key, num_classes, eval_config
+
+    def create_accumulator(self) -> score_histograms.ScoreHistograms:
+        return score_histograms.ScoreHistograms(self._num_classes)
+
+    def add_input(self, accumulator, element: metric_types.StandardMetricInputs):
+        label, scores, weight = next(
+            metric_util.to_label_prediction_example_weight(
+                element,
+                eval_config=self._eval_config,
+                model_name=self._key.model_name,
+                output_name=self._key.output_name,
+                example_weighted=self._key.example_weighted,
+                flatten=False,
+                require_single_example_weight=True,
+            )
+        )
+        accumulator.add(int(np.asarray(label).item()), scores, float(np.asarray(weight).item()))
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        accumulators = iter(accumulators)
+        result = next(accumulators)
+        for accumulator in accumulators:
+            result.merge(accumulator)
+        return result
+
+    def extract_output(self, accumulator):
+        return {self._key: accumulator}
+
+
+SCORE_PER_CLASS = {  # name -> f(positives, negatives), counts by score from the highest down
+    "roc_auc": score_histograms.roc_auc,
+    "pr_auc": score_histograms.average_precision,
+    "roc_curve": score_histograms.roc_curve,  # [points, 2] arrays, for the report
+    "pr_curve": score_histograms.pr_curve,
+}
+SCORE_OVERALL = {"macro_roc_auc": "roc_auc", "macro_pr_auc": "pr_auc"}
+
+
+def score_value(kind: str, histograms, class_id: int | None) -> float | np.ndarray:
+    """A class's AUC or curve, or an AUC's mean over the classes that have one."""
+    if kind in SCORE_PER_CLASS:
+        return SCORE_PER_CLASS[kind](*histograms.class_counts(class_id))
+    per_class = [
+        score_value(SCORE_OVERALL[kind], histograms, k) for k in range(histograms.num_classes)
+    ]
+    defined = [auc for auc in per_class if not np.isnan(auc)]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
+def _score_computations(
+    name: str,
+    kind: str,
+    num_classes: int,
+    eval_config=None,
+    model_name: str = "",
+    output_name: str = "",
+    sub_key: metric_types.SubKey | None = None,
+    example_weighted: bool = False,
+) -> metric_types.MetricComputations:
+    counts_key = metric_types.MetricKey(
+        name="_score_histograms",
+        model_name=model_name,
+        output_name=output_name,
+        example_weighted=example_weighted,
+    )
+    counts = metric_types.MetricComputation(
+        keys=[counts_key],
+        preprocessors=None,
+        combiner=_ScoreHistogramsCombiner(counts_key, num_classes, eval_config),
+    )
+    key = metric_types.MetricKey(
+        name=name,
+        model_name=model_name,
+        output_name=output_name,
+        sub_key=sub_key,
+        example_weighted=example_weighted,
+    )
+    class_id = sub_key.class_id if sub_key is not None else None
+    if (kind in SCORE_PER_CLASS) != (class_id is not None):
+        raise ValueError(
+            f"metric {name!r}: {kind} needs "
+            + ("a MetricsSpec binarized by class_ids" if kind in SCORE_PER_CLASS else "no binarize")
+        )
+
+    def result(metrics):
+        return {key: score_value(kind, metrics[counts_key], class_id)}
+
+    return [counts, metric_types.DerivedMetricComputation(keys=[key], result=result)]
+
+
+class ScoreMetric(metric_types.Metric):
+    """One score-based metric: `kind` is in SCORE_PER_CLASS or SCORE_OVERALL."""
+
+    def __init__(self, kind: str, num_classes: int, name: str | None = None):
+        if kind not in SCORE_PER_CLASS and kind not in SCORE_OVERALL:
+            raise ValueError(
+                f"unknown score metric {kind!r}; one of {[*SCORE_PER_CLASS, *SCORE_OVERALL]}"
+            )
+        super().__init__(
+            metric_util.merge_per_key_computations(_score_computations),
+            kind=kind,
+            num_classes=num_classes,
+            name=name or kind,
+        )
+
+
+metric_types.register_metric(ScoreMetric)

@@ -1,13 +1,10 @@
-"""Exports a trained model as a self-describing SavedModel with three signatures.
+"""Exports a trained model as a self-describing SavedModel with two signatures.
 
 - serving_default: serialized tf.Examples (no label) -> `scores` [batch, K]
   softmax probabilities and `classes` [batch, K] class names in score order.
 - transform_features: serialized tf.Examples -> transformed features and the
-  label index, which the Evaluator uses to read labels in vocabulary order.
-- argmax_one_hot: serialized tf.Examples -> `predictions`, the one-hot of the
-  top class. TFMA binarizes each class score at 0.5, so evaluating this output
-  gives argmax-based per-class metrics that match scikit-learn, and its macro
-  averaging works (it cannot combine with TFMA's own `top_k`).
+  label index, which the Evaluator uses to read labels in vocabulary order
+  (it evaluates the `scores` of serving_default).
 
 The export holds only TensorFlow ops: it loads with plain tf.saved_model.load.
 """
@@ -60,22 +57,14 @@ def export_model(
     offsets = tf.constant(logit_offsets, tf.float32)
     inverse_temperature = tf.constant(1.0 / temperature, tf.float32)
 
-    def predict_scores(examples):
+    @tf.function(input_signature=[EXAMPLES_SPEC])
+    def serve(examples):
         raw = tf.io.parse_example(examples, serving_spec)
         transformed = model.tft_serving_layer(raw)
         logits = model({key: transformed[key] for key in feature_keys})
-        return tf.nn.softmax((logits + offsets) * inverse_temperature)
-
-    @tf.function(input_signature=[EXAMPLES_SPEC])
-    def serve(examples):
-        scores = predict_scores(examples)
+        scores = tf.nn.softmax((logits + offsets) * inverse_temperature)
         classes = tf.tile(class_table[tf.newaxis, :], [tf.shape(scores)[0], 1])
         return {"scores": scores, "classes": classes}
-
-    @tf.function(input_signature=[EXAMPLES_SPEC])
-    def argmax_one_hot(examples):
-        scores = predict_scores(examples)
-        return {"predictions": tf.one_hot(tf.argmax(scores, axis=1), depth=len(class_names))}
 
     @tf.function(input_signature=[EXAMPLES_SPEC])
     def transform_features(examples):
@@ -88,7 +77,6 @@ def export_model(
         signatures={
             "serving_default": serve,
             "transform_features": transform_features,
-            "argmax_one_hot": argmax_one_hot,
         },
     )
     assets.write_json(export_dir, assets.CLASS_NAMES_FILE, class_names)

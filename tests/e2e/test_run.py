@@ -15,9 +15,11 @@ import tensorflow_transform as tft
 from markdown_it import MarkdownIt
 from sklearn.metrics import (
     accuracy_score,
+    average_precision_score,
     balanced_accuracy_score,
     classification_report,
     f1_score,
+    roc_auc_score,
 )
 
 from components.modules.errors import ExitCode
@@ -123,7 +125,9 @@ def test_class_counts_and_weights_come_from_the_data(shuttle_run, shuttle_sample
 
 
 def test_evaluator_metrics_equal_scikit_learn_on_the_same_examples(shuttle_run):
-    """Argmax per-class precision / recall / F1 and the averages, as classification_report."""
+    """Argmax per-class precision / recall / F1 and the averages, as classification_report;
+    one-vs-rest ROC-AUC and PR-AUC of the served scores, as roc_auc_score and
+    average_precision_score."""
     output, _ = shuttle_run
     first_evaluation = min(
         glob.glob(os.path.join(output, "pipeline", "ClassAwareEvaluator", "evaluation", "*")),
@@ -134,7 +138,8 @@ def test_evaluator_metrics_equal_scikit_learn_on_the_same_examples(shuttle_run):
     examples, labels = eval_examples(output, "target")
     result = model.signatures["serving_default"](examples=tf.constant(examples))
     classes = result["classes"].numpy()[0].astype(str)
-    predicted = classes[result["scores"].numpy().argmax(axis=1)]
+    scores = result["scores"].numpy()
+    predicted = classes[scores.argmax(axis=1)]
     report = classification_report(labels, predicted, output_dict=True, zero_division=np.nan)
     assert outcome.example_count == len(labels)
     for name in outcome.class_names:
@@ -156,6 +161,21 @@ def test_evaluator_metrics_equal_scikit_learn_on_the_same_examples(shuttle_run):
     assert outcome.metrics["macro_f1"] == pytest.approx(
         f1_score(labels, predicted, average="macro")
     )
+    aucs = {}
+    for name in outcome.class_names:
+        positive = np.asarray(labels) == name
+        column = scores[:, list(classes).index(name)]
+        aucs[name] = roc_auc_score(positive, column)
+        np.testing.assert_allclose(outcome.class_metrics[name]["roc_auc"], aucs[name], atol=1e-3)
+        np.testing.assert_allclose(
+            outcome.class_metrics[name]["pr_auc"],
+            average_precision_score(positive, column),
+            atol=1e-3,
+            err_msg=f"PR-AUC of class {name}",
+        )
+        roc = outcome.class_curves[name]["roc_curve"]
+        assert roc.shape[1] == 2 and tuple(roc[-1]) == (1.0, 1.0)
+    assert outcome.metrics["macro_roc_auc"] == pytest.approx(np.mean(list(aucs.values())))
 
 
 def test_metric_gate_blocks_the_push_and_gate_names_the_failing_classes(
@@ -164,7 +184,11 @@ def test_metric_gate_blocks_the_push_and_gate_names_the_failing_classes(
     output, _ = shuttle_run
     before = pushed_versions(output)
     gated = rerun(
-        shuttle_sample, output, "evaluation.min_macro_f1=1.0", "evaluation.min_class_recall=1.0"
+        shuttle_sample,
+        output,
+        "evaluation.min_macro_f1=1.0",
+        "evaluation.min_class_recall=1.0",
+        "evaluation.min_class_pr_auc=1.0",
     )
     assert gated.returncode == ExitCode.METRIC_GATE_FAILED, gated.stderr + gated.stdout
     for component in ("CsvExampleGen", "StatisticsGen", "Transform", "Trainer"):
@@ -185,6 +209,9 @@ def test_metric_gate_blocks_the_push_and_gate_names_the_failing_classes(
         assert cls in {"1", "2", "3", "4", "5", "6", "7"} and slice_name == "overall"
         assert float(value) < 1.0 and bound == [">=", "1"]
     assert any(row[1] == "macro_f1" for row in rows)
+    evaluated = read_evaluation(latest_artifact_dir(output, "ClassAwareEvaluator", "evaluation"))
+    below = {name for name, m in evaluated.class_metrics.items() if m["pr_auc"] < 1.0}
+    assert below and {row[2] for row in rows if row[1] == "pr_auc"} == below
     junit = open(os.path.join(output, "gate", "junit.xml")).read()
     assert f'failures="{len(rows)}"' in junit and "recall" in junit
     summary = open(os.path.join(output, "gate", "summary.md")).read()

@@ -54,9 +54,28 @@ def evaluation(failures: tuple[Failure, ...] = ()) -> Evaluation:
         class_names=CLASSES,
         class_metrics=read_only(
             {
-                "1": {"precision": 1.0, "recall": 1.0, "f1": 1.0},
+                "1": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "roc_auc": 1.0, "pr_auc": 1.0},
                 CLASSES[1]: {"precision": float("nan"), "recall": float("nan"), "f1": 0.0},
-                "a|b": {"precision": float("nan"), "recall": 0.0, "f1": 0.0},
+                "a|b": {
+                    "precision": float("nan"),
+                    "recall": 0.0,
+                    "f1": 0.0,
+                    "roc_auc": 0.5,
+                    "pr_auc": 0.5,
+                },
+            }
+        ),
+        class_curves=read_only(
+            {  # the class without examples has no curves
+                "1": {
+                    "roc_curve": np.array([[0, 0], [0, 1], [1, 1.0]]),
+                    "pr_curve": np.array([[1, 1.0]]),
+                },
+                CLASSES[1]: {"roc_curve": np.zeros((0, 2)), "pr_curve": np.zeros((0, 2))},
+                "a|b": {
+                    "roc_curve": np.array([[0, 0], [1, 1.0]]),
+                    "pr_curve": np.array([[0, 1], [1, 0.5]]),
+                },
             }
         ),
         slice_metrics=read_only({"island=Biscoe": {"accuracy": 0.5, "macro_f1": 0.4}}),

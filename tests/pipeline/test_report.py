@@ -23,6 +23,7 @@ def test_a_full_run_draws_every_picture_and_escapes_class_names():
         "class distribution per split",
         "per-class metrics",
         "confusion matrix",
+        "ROC and precision-recall curves",
         "metrics per slice",
         "class weights",
         "MLP learning curves",

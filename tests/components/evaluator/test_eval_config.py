@@ -53,16 +53,27 @@ def _changes(config):
 def test_every_class_is_evaluated_and_overall_metrics_cover_all_classes():
     config = build_eval_config(["a", "b", "c"], _evaluation(slices=["island"]))
     (model_spec,) = config.model_specs
-    assert model_spec.signature_name == "argmax_one_hot" and not model_spec.is_baseline
+    assert model_spec.signature_name == "serving_default" and not model_spec.is_baseline
+    assert model_spec.prediction_key == "scores"  # the pushed model's own output
     assert list(model_spec.preprocessing_function_names) == ["transform_features"]
     specs = {name: spec for spec in config.metrics_specs for name in _names(spec)}
     overall = specs["macro_f1"]
-    assert _names(overall) == ["accuracy", "balanced_accuracy", "macro_precision", "macro_f1"]
+    assert _names(overall) == [
+        "accuracy",
+        "balanced_accuracy",
+        "macro_precision",
+        "macro_f1",
+        "macro_roc_auc",
+        "macro_pr_auc",
+    ]
     assert not overall.HasField("binarize") and not overall.HasField("aggregate")
     assert all(json.loads(m.config)["num_classes"] == 3 for m in overall.metrics if m.config)
     per_class = [s for s in config.metrics_specs if s.binarize.class_ids.values]
     assert [list(s.binarize.class_ids.values) for s in per_class] == [[0], [1], [2]]
-    assert all(_names(s) == ["precision", "recall", "f1"] for s in per_class)
+    assert all(
+        _names(s) == ["precision", "recall", "f1", "roc_auc", "pr_auc", "roc_curve", "pr_curve"]
+        for s in per_class
+    )
     assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["island"]]
     assert not config.options.HasField("min_slice_size")  # see build_eval_config
 
@@ -72,6 +83,13 @@ def test_floors_bound_macro_f1_every_class_and_named_classes():
     bounds = _lower_bounds(build_eval_config(["a", "b", "c"], evaluation))
     assert bounds[("macro_f1", None, ())] == 0.7
     assert {k[1]: v for k, v in bounds.items() if k[0] == "recall"} == {0: 0.5, 1: 0.5, 2: 0.9}
+
+
+def test_pr_auc_floors_bound_every_class_and_named_classes():
+    evaluation = _evaluation(min_class_pr_auc=0.3, class_pr_auc={"a": 0.8})
+    bounds = _lower_bounds(build_eval_config(["a", "b", "c"], evaluation))
+    assert {k[1]: v for k, v in bounds.items() if k[0] == "pr_auc"} == {0: 0.8, 1: 0.3, 2: 0.3}
+    assert not [k for k in bounds if k[0] == "recall"]
 
 
 def test_named_slice_floor_and_regression_bound_only_with_a_baseline():
@@ -88,9 +106,12 @@ def test_named_slice_floor_and_regression_bound_only_with_a_baseline():
     assert change.direction == config_pb2.MetricDirection.HIGHER_IS_BETTER
 
 
-def test_unknown_class_floor_names_the_classes():
-    with pytest.raises(ValueError, match=r"unknown classes \['z'\]; the classes are \['a', 'b'\]"):
-        build_eval_config(["a", "b"], _evaluation(class_recall={"z": 0.5}))
+@pytest.mark.parametrize("key", ["class_recall", "class_pr_auc"])
+def test_unknown_class_floor_names_the_classes(key):
+    with pytest.raises(
+        ValueError, match=rf"evaluation.{key} names unknown classes \['z'\]; the classes are"
+    ):
+        build_eval_config(["a", "b"], _evaluation(**{key: {"z": 0.5}}))
 
 
 def test_parse_slice():

@@ -109,15 +109,6 @@ def test_serving_default_takes_examples_without_label_and_returns_scores_and_cla
     assert all([c.decode() for c in row] == training.class_names for row in outputs["classes"])
 
 
-def test_argmax_one_hot_marks_the_top_score(loaded, data):
-    examples = tf.constant(td.serialized_examples(data.eval, with_label=False))
-    predictions = loaded.signatures["argmax_one_hot"](examples=examples)["predictions"].numpy()
-    scores = _serve(loaded, data.eval)["scores"]
-    assert set(np.unique(predictions)) <= {0.0, 1.0}
-    np.testing.assert_array_equal(predictions.sum(axis=1), 1.0)
-    np.testing.assert_array_equal(predictions.argmax(axis=1), scores.argmax(axis=1))
-
-
 def test_transform_features_gives_the_label_index_in_score_order(loaded, exported, data):
     _, training = exported
     examples = tf.constant(td.serialized_examples(data.eval, with_label=True))

@@ -243,14 +243,17 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     selection["val_macro_f1"] = ensemble.macro_f1(
         validation_labels, log_probabilities + logit_offsets
     )
-    temperature = 1.0  # the scores as the model makes them
+    temperature, guard = 1.0, {}  # the scores as the model makes them
     if hparams["calibration"] == "temperature":
-        temperature = calibration.fit_temperature(
-            validation_labels, log_probabilities + logit_offsets
+        temperature, guard = calibration.guarded_temperature(
+            validation_labels, log_probabilities + logit_offsets, hparams["seed"]
         )
-    selection["calibration"] = calibration.calibration_summary(
-        validation_labels, log_probabilities + logit_offsets, temperature
-    )
+    selection["calibration"] = {
+        **calibration.calibration_summary(
+            validation_labels, log_probabilities + logit_offsets, temperature
+        ),
+        **guard,
+    }
     summary = {
         "class_names": data.class_names,
         "class_counts": data.class_counts,

@@ -118,6 +118,8 @@ def outcome(**changes) -> RunOutcome:
                     "temperature": 0.5,
                     "val_log_loss": [0.9, 0.7],
                     "val_classwise_ece": [0.2, 0.05],
+                    "kept": True,
+                    "log_loss_gains_on_the_other_half": [0.15, 0.25],
                     "reliability": [
                         {"confidence": [0.45, 0.55], "accuracy": [0.6, 0.9], "rows": [4, 5]},
                         {"confidence": [0.6, 0.9], "accuracy": [0.6, 0.9], "rows": [4, 5]},

@@ -46,6 +46,7 @@ def test_a_full_run_draws_every_picture_and_escapes_class_names():
     assert "the gap passes 0.1 from epoch 3 on: the model overfits" in page
     assert "still improving at the last round, so it may underfit" in page
     assert "validation log-loss 0.9 → 0.7, classwise ECE 0.2 → 0.05" in page
+    assert "lowered the other half's log-loss by 0.15, 0.25" in page
 
 
 def test_class_names_in_failures_are_escaped():

@@ -49,12 +49,15 @@ def main() -> None:
                 continue
             calibrated, truth = served_scores(output, test, label)
             with open(os.path.join(pushed_model(output), TRAINING_SUMMARY_FILE)) as f:
-                temperature = json.load(f)["calibration"]["temperature"]
+                fitted = json.load(f)["calibration"]
+            temperature = fitted["temperature"]
             raw = softmax(temperature * np.log(np.maximum(calibrated, 1e-30)), axis=1)
             record = {
                 "dataset": dataset,
                 "seed": seed,
                 "temperature": temperature,
+                "kept": fitted.get("kept"),
+                "validation_gains": fitted.get("log_loss_gains_on_the_other_half"),
                 "test_log_loss": [log_loss(truth, raw), log_loss(truth, calibrated)],
                 "test_classwise_ece": [classwise_ece(truth, raw), classwise_ece(truth, calibrated)],
                 "argmax_unchanged": bool((raw.argmax(1) == calibrated.argmax(1)).all()),

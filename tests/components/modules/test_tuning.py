@@ -181,3 +181,36 @@ def test_the_optimizer_and_l1_are_searchable(data, tmp_path):
     penalties = [layer.kernel_regularizer for layer in model.layers if hasattr(layer, "units")]
     assert any(penalty is not None and penalty.l1 == pytest.approx(1e-4) for penalty in penalties)
 
+
+def test_a_search_is_reproducible_from_its_seed(data, tmp_path):
+    """Two random searches with one seed try the same values, in order, to the same scores.
+
+    Exactly the same on this CPU: the seed sets the oracle's draws, the initial
+    weights, the dropout masks and the shuffling of every trial.
+    """
+    search_space = {
+        "batch_size": [16, 64],
+        "learning_rate_schedule": ["constant", "cosine", "plateau"],
+        "dropout": [0.0, 0.3],
+        "loss": ["cross_entropy", "focal"],
+    }
+    searches = []
+    for name in ("first", "second"):
+        result, _ = _tune(
+            data, tmp_path / name, max_trials=3, epochs_per_trial=2, search_space=search_space
+        )
+        result.tuner.search(**result.fit_kwargs)
+        trials = sorted(result.tuner.oracle.trials.values(), key=lambda trial: trial.trial_id)
+        searches.append(
+            (
+                [trial.hyperparameters.values for trial in trials],
+                [trial.score for trial in trials],
+                result.tuner.get_best_hyperparameters()[0].values,
+            )
+        )
+    (values, scores, best), (values_again, scores_again, best_again) = searches
+    assert len({str(trial) for trial in values}) == 3  # three different trials
+    assert {trial["batch_size"] for trial in values} == {16, 64}
+    assert values == values_again
+    assert scores == scores_again
+    assert best == best_again

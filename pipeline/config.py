@@ -192,6 +192,8 @@ class SearchSpaceConfig(_Section):
     l2: ListOf[float] = [0.0, 1e-5, 1e-4]
     optimizer: ListOf[Text] = ["adam"]
     learning_rate: ListOf[float] = [1e-3, 3e-3, 1e-2]
+    learning_rate_schedule: ListOf[Text] = ["constant"]
+    batch_size: ListOf[int] = [256]
     loss: ListOf[Text] = list(LOSSES)
     focal_gamma: ListOf[float] = [1.0, 2.0]
     logit_adjustment_tau: ListOf[float] = [0.5, 1.0, 1.5]
@@ -459,6 +461,11 @@ def _value_problems(config: Config) -> list[str]:
     for key in ("epochs", "batch_size"):
         if getattr(training, key) < 1:
             problems.append(f"training.{key} must be >= 1")
+    batch_sizes = config.tuning.search_space.batch_size
+    if any(size < 1 for size in batch_sizes):
+        problems.append(
+            f"tuning.search_space.batch_size values must each be >= 1, got {batch_sizes}"
+        )
     if not training.hidden_units or min(training.hidden_units) < 1:
         problems.append("training.hidden_units must be a non-empty list of positive sizes")
     if not 0 <= training.dropout < 1:
@@ -544,6 +551,11 @@ def _value_problems(config: Config) -> list[str]:
         (
             "training.learning_rate_schedule",
             [training.learning_rate_schedule],
+            LEARNING_RATE_SCHEDULES,
+        ),
+        (
+            "tuning.search_space.learning_rate_schedule",
+            config.tuning.search_space.learning_rate_schedule,
             LEARNING_RATE_SCHEDULES,
         ),
         *(

@@ -6,6 +6,7 @@ pipeline.render and pipeline.report draw).
 """
 
 import dataclasses
+import json
 import os
 from types import MappingProxyType
 from typing import Any
@@ -16,6 +17,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 from tfx.types import artifact, artifact_utils
+from tfx.utils import io_utils
 
 from components import artifacts
 from components.evaluator.eval_config import CANDIDATE
@@ -31,10 +33,11 @@ OVERALL_METRICS = (
     "macro_pr_auc",
 )
 PER_CLASS_METRICS = ("precision", "recall", "f1", "roc_auc", "pr_auc")
-CURVES = (
-    "roc_curve",
-    "pr_curve",
-)  # [points, 2]: (false positive rate, recall), (recall, precision)
+# [points, 2] arrays: (false positive rate, true positive rate), (recall, precision)
+CURVES = ("roc_curve", "pr_curve")
+# The files TFX's Tuner writes: every completed trial, best first, and the values it chose.
+TUNER_RESULTS_FILE = "tuner_results.json"
+BEST_HYPERPARAMETERS_FILE = "best_hyperparameters.txt"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +85,7 @@ class RunOutcome:
     blessed: bool
     pushed_to: str | None
     training: MappingProxyType | None  # the Trainer's summary (assets.extra/training.json)
+    tuning: MappingProxyType | None  # the Tuner's trials and chosen values (read_tuning)
 
 
 class LatestRun:
@@ -162,6 +166,8 @@ def read_outcome(metadata_path: str) -> RunOutcome:
     evaluation = run.output("ClassAwareEvaluator", "evaluation")
     blessing = run.output("ClassAwareEvaluator", "blessing")
     pushed = run.output("Pusher", "pushed_model")
+    tuner_results = run.output("Tuner", "tuner_results")
+    best_hyperparameters = run.output("Tuner", "best_hyperparameters")
     was_pushed = pushed is not None and pushed.get_int_custom_property("pushed") == 1
     return RunOutcome(
         failed_components=run.failed(),
@@ -172,7 +178,31 @@ def read_outcome(metadata_path: str) -> RunOutcome:
         blessed=blessing is not None and blessing.get_int_custom_property("blessed") == 1,
         pushed_to=pushed.get_string_custom_property("pushed_destination") if was_pushed else None,
         training=read("Trainer", "model", lambda model: assets.read_training_summary(model.uri)),
+        tuning=(
+            read_only(read_tuning(tuner_results.uri, best_hyperparameters.uri))
+            if tuner_results is not None and best_hyperparameters is not None
+            else None
+        ),
     )
+
+
+def read_tuning(results_uri: str, best_hyperparameters_uri: str) -> dict[str, Any]:
+    """The Tuner's completed trials, best first, and the values the Trainer got.
+
+    Returns {"chosen": {name: value}, "trials": [{"trial_id", "score", "values"}]}.
+    """
+    rows = json.loads(io_utils.read_string_file(os.path.join(results_uri, TUNER_RESULTS_FILE)))
+    best = os.path.join(best_hyperparameters_uri, BEST_HYPERPARAMETERS_FILE)
+    chosen = json.loads(io_utils.read_string_file(best))["values"]
+    trials = [
+        {
+            "trial_id": row["trial_id"],
+            "score": row["score"],
+            "values": {k: v for k, v in row.items() if k not in ("trial_id", "score")},
+        }
+        for row in rows
+    ]
+    return {"chosen": chosen, "trials": trials}
 
 
 def read_evaluation(evaluation_uri: str) -> Evaluation:

@@ -96,6 +96,7 @@ def markdown(outcome: RunOutcome, verdict: Verdict) -> str:
         verdict=verdict,
         evaluation=outcome.evaluation if verdict.exit_code in EVALUATED else None,
         row_counts=row_counts_text(outcome),
+        tuning=outcome.tuning,
         columns=COLUMNS,
         per_class=PER_CLASS,
     )

@@ -209,6 +209,23 @@ def plot_reliability(calibration: dict) -> str:
     return _png(figure)
 
 
+def trials_table(tuning: dict) -> tuple[list[str], list[list]]:
+    """The Tuner's trials, best first: id, validation score and the value of every chosen key.
+
+    A trial lacks only Hyperband's bookkeeping keys that another has (tuner/trial_id).
+    """
+    names = list(tuning["chosen"])
+    rows = [
+        [
+            trial["trial_id"],
+            f"{trial['score']:.4f}",
+            *(trial["values"].get(name, "") for name in names),
+        ]
+        for trial in tuning["trials"]
+    ]
+    return ["trial", "validation score", *names], rows
+
+
 def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
     """Returns the HTML page for a run's outcome; every text is escaped by the template."""
     evaluation, skew, training = outcome.evaluation, outcome.class_skew, outcome.training
@@ -258,6 +275,8 @@ def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
             (name, list(value) if isinstance(value, tuple) else value)
             for name, value in sorted(training["hyperparameters"].items() if training else ())
         ],
+        tuning=outcome.tuning,
+        trials=trials_table(outcome.tuning) if outcome.tuning else None,
         plots=plots,
         fits=fits,
         markdown=markdown(outcome, verdict),

@@ -5,7 +5,11 @@ weights and the imbalance loss apply inside each trial (fit-time class weights
 are a known KerasTuner pitfall: they are silently dropped during search). The
 objective is a balanced metric on the validation part of the train split
 (training.validation_rows), never plain accuracy and never the eval split.
+Each trial also batches its data and schedules its learning rate with its own
+values (TrialModel), so batch_size and learning_rate_schedule are searchable.
 """
+
+from typing import Any
 
 import keras
 import keras_tuner
@@ -23,6 +27,51 @@ from components.modules.training import (
 )
 
 
+class TrialModel(keras_tuner.HyperModel):
+    """One trial: the MLP compiled and fit with the training settings and the trial's values."""
+
+    def __init__(
+        self,
+        data: TrainingData,
+        split: SelectionSplit,
+        hparams: dict[str, Any],
+        tuning: dict[str, Any],
+    ):
+        super().__init__()
+        self.data, self.split, self.hparams, self.tuning = data, split, hparams, tuning
+        self.trial_examples = split.sizes()["fit_examples"]
+        if tuning["max_train_examples"]:
+            self.trial_examples = min(self.trial_examples, tuning["max_train_examples"])
+
+    def settings(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
+        """The training settings with the trial's value of every search-space key."""
+        values = {
+            name: hp.Choice(name, choices) for name, choices in self.tuning["search_space"].items()
+        }
+        return apply_tuned_values(self.hparams, values)
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        settings = self.settings(hp)  # a cosine schedule decays over the trial's steps
+        steps = fit_steps(self.trial_examples, settings, self.tuning["epochs_per_trial"])
+        return build_and_compile(self.data, settings, steps)
+
+    def fit(
+        self,
+        hp: keras_tuner.HyperParameters,
+        model: keras.Model,
+        callbacks: list[keras.callbacks.Callback],
+        **kwargs,
+    ) -> keras.callbacks.History:
+        """Fits on the trial's batches; the Tuner passes the callbacks, epochs and verbosity."""
+        settings = self.settings(hp)
+        return model.fit(
+            self.split.fit_batches(settings, self.tuning["max_train_examples"]),
+            validation_data=self.split.validation_batches(settings),
+            callbacks=[*callbacks, *learning_rate_callbacks(settings, self.tuning["objective"])],
+            **kwargs,
+        )
+
+
 def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     """TFX Tuner entry point; the search space and budget come from `custom_config`."""
     hparams = dict(fn_args.custom_config["training"])
@@ -35,19 +84,8 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
         transform_output.raw_feature_spec(), fn_args.custom_config, split.columns
     )
 
-    trial_examples = split.sizes()["fit_examples"]
-    if tuning["max_train_examples"]:
-        trial_examples = min(trial_examples, tuning["max_train_examples"])
-    steps = fit_steps(trial_examples, hparams, tuning["epochs_per_trial"])
-
-    def build(hp: keras_tuner.HyperParameters) -> keras.Model:
-        values = {
-            name: hp.Choice(name, choices) for name, choices in tuning["search_space"].items()
-        }
-        return build_and_compile(data, apply_tuned_values(hparams, values), steps)
-
     common = {
-        "hypermodel": build,
+        "hypermodel": TrialModel(data, split, hparams, tuning),
         "objective": keras_tuner.Objective(tuning["objective"], direction="max"),
         "directory": fn_args.working_dir,
         "project_name": "search",
@@ -68,10 +106,8 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     return tfx.components.TunerFnResult(
         tuner=tuner,
         fit_kwargs={
-            "x": split.fit_batches(hparams, tuning["max_train_examples"]),
-            "validation_data": split.validation_batches(hparams),
             "epochs": tuning["epochs_per_trial"],
-            "callbacks": [stop_early, *learning_rate_callbacks(hparams, tuning["objective"])],
+            "callbacks": [stop_early],
             "verbose": 2,
         },
     )

@@ -271,7 +271,9 @@ def test_report_draws_the_run(shuttle_run, shuttle_sample):
 
 
 def test_tuner_searches_and_the_trainer_uses_its_best_hyperparameters(shuttle_run, shuttle_sample):
-    """A grid over two optimisers and two losses, with L1 on: four trials, then the best."""
+    """A grid over two optimisers, two losses and two batch sizes, with L1 on: eight trials,
+    then the best; neither batch size is training.batch_size, so the Trainer's comes from the
+    search."""
     output, _ = shuttle_run
     fixed = {"depth": 1, "width": 32, "dropout": 0.1, "l1": 0.0001, "l2": 0.0}
     tuned = rerun(
@@ -281,10 +283,11 @@ def test_tuner_searches_and_the_trainer_uses_its_best_hyperparameters(shuttle_ru
         "training.model=mlp",  # the Tuner searches the MLP's settings
         "tuning.enabled=true",
         "tuning.algorithm=grid",
-        "tuning.max_trials=4",
+        "tuning.max_trials=8",
         "tuning.epochs_per_trial=2",
         "tuning.search_space.optimizer=[sgd, rmsprop]",
         "tuning.search_space.loss=[focal, logit_adjusted]",
+        "tuning.search_space.batch_size=[32, 128]",
         "tuning.search_space.learning_rate=[0.01]",
         "tuning.search_space.focal_gamma=[2.0]",
         "tuning.search_space.logit_adjustment_tau=[1.0]",
@@ -297,19 +300,25 @@ def test_tuner_searches_and_the_trainer_uses_its_best_hyperparameters(shuttle_ru
         best = json.load(f)["values"]
     assert best["loss"] in ("focal", "logit_adjusted")
     assert best["optimizer"] in ("sgd", "rmsprop") and best["l1"] == 0.0001
+    assert best["batch_size"] in (32, 128)
     tried = tuner_trials(output)
-    assert sorted((t["optimizer"], t["loss"]) for t in tried) == [
-        ("rmsprop", "focal"),
-        ("rmsprop", "logit_adjusted"),
-        ("sgd", "focal"),
-        ("sgd", "logit_adjusted"),
+    assert sorted((t["optimizer"], t["loss"], t["batch_size"]) for t in tried) == [
+        (optimizer, loss, batch_size)
+        for optimizer in ("rmsprop", "sgd")
+        for loss in ("focal", "logit_adjusted")
+        for batch_size in (32, 128)
     ]
     newest = pushed_versions(output)[-1]
     with open(os.path.join(newest, "assets.extra", "training.json")) as f:
         training = json.load(f)
     assert training["tuned"] is True
-    for key in ("loss", "learning_rate", "optimizer", "l1"):
+    for key in ("loss", "learning_rate", "optimizer", "l1", "batch_size"):
         assert training["hyperparameters"][key] == best[key], key
+    report = run_cli("--output", output, command="report")
+    assert report.returncode == ExitCode.SUCCESS, report.stderr + report.stdout
+    page = open(os.path.join(output, "report", "report.html"), encoding="utf-8").read()
+    assert "<h2>Tuner</h2>\n<p>8 completed trials" in page
+    assert f"<tr><td>batch_size</td><td>{best['batch_size']}</td></tr>" in page
 
 
 def tuner_trials(output: str) -> list[dict]:

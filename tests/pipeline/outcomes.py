@@ -45,6 +45,27 @@ STILL_IMPROVING = {
     "val_loss": [1.0, 0.85, 0.75, 0.65],
 }
 
+# The Tuner's results as read_tuning returns them: completed trials best first, and the choice.
+TUNING = {
+    "chosen": {"batch_size": 64, "loss": "focal", "learning_rate_schedule": "cosine"},
+    "trials": [
+        {
+            "trial_id": "1",
+            "score": 0.71234,
+            "values": {"batch_size": 64, "loss": "focal", "learning_rate_schedule": "cosine"},
+        },
+        {
+            "trial_id": "0",
+            "score": 0.6,
+            "values": {
+                "batch_size": 256,
+                "loss": "logit_adjusted",
+                "learning_rate_schedule": "plateau",
+            },
+        },
+    ],
+}
+
 
 def evaluation(failures: tuple[Failure, ...] = ()) -> Evaluation:
     confusion = np.array([[1, 0, 0], [0, 0, 0], [0, 1, 0]])
@@ -151,6 +172,7 @@ def outcome(**changes) -> RunOutcome:
                 "tuned": False,
             }
         ),
+        tuning=None,
     )
     return dataclasses.replace(base, **changes)
 

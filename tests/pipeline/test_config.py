@@ -127,6 +127,14 @@ def test_tuning_search_space_from_overrides():
     assert config.tuning.search_space.depth == [1, 2, 3]
 
 
+def test_the_searched_batch_size_and_schedule_default_to_the_training_ones():
+    """Trials batch and schedule as training does unless the search space says otherwise."""
+    config = Config()
+    assert config.tuning.search_space.batch_size == [config.training.batch_size]
+    schedules = config.tuning.search_space.learning_rate_schedule
+    assert schedules == [config.training.learning_rate_schedule]
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
@@ -138,6 +146,15 @@ def test_tuning_search_space_from_overrides():
         ),
         ("tuning.search_space.loss=[focal, hinge]", r"search_space.loss must be one of.*'hinge'"),
         ("tuning.search_space.width=[]", r"search_space.width must list at least one value"),
+        (
+            "tuning.search_space.batch_size=[0, 64]",
+            r"tuning.search_space.batch_size values must each be >= 1, got \[0, 64\]",
+        ),
+        (
+            "tuning.search_space.learning_rate_schedule=[cosine, step]",
+            r"search_space.learning_rate_schedule must be one of constant, cosine, plateau, "
+            r"got 'step'",
+        ),
         ("training.effective_number_beta=1", r"effective_number_beta must be in \[0, 1\)"),
         ("training.model=forest", r"training.model must be one of mlp, gbt, ensemble"),
         (

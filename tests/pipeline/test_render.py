@@ -8,7 +8,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from pipeline import render
-from pipeline.outcome import Failure
+from pipeline.outcome import Failure, read_only
 from pipeline.verdict import verdict
 from tests.pipeline import outcomes
 
@@ -131,3 +131,13 @@ def test_a_missing_per_class_value_is_shown_as_nan():
     run = outcomes.outcome()
     assert math.isnan(run.evaluation.class_metrics["a|b"]["precision"])
     assert "| a\\|b | nan |" in render.markdown(run, verdict(run))
+
+
+def test_markdown_of_a_tuned_run_names_the_chosen_values():
+    run = outcomes.outcome(tuning=read_only(outcomes.TUNING))
+    text = render.markdown(run, verdict(run))
+    assert (
+        "\n\nTuner chose (best of 2 trials on the validation rows): batch\\_size=64, loss=focal, "
+        "learning\\_rate\\_schedule=cosine\n\nWarnings:" in text
+    )
+    assert "Tuner chose" not in render.markdown(outcomes.outcome(), verdict(run))

@@ -84,3 +84,21 @@ def test_a_trees_only_run_shows_the_trees_and_nothing_of_the_mlp():
         "MLP:" not in page and "Weight of the trees" not in page and "Decision offsets" not in page
     )
     assert "<h3>Calibration</h3>" not in page  # a model from before calibration was recorded
+
+
+def test_a_tuned_run_shows_the_trials_best_first_and_the_chosen_values():
+    run = outcomes.outcome(tuning=read_only(outcomes.TUNING))
+    page = build_report(run, verdict(run))
+    assert "<h2>Tuner</h2>\n<p>2 completed trials, scored on the validation rows" in page
+    chosen = "<tr><td>batch_size</td><td>64</td></tr><tr><td>loss</td><td>focal</td></tr>"
+    assert chosen in page
+    header = "<th>trial</th><th>validation score</th><th>batch_size</th><th>loss</th>"
+    assert header + "<th>learning_rate_schedule</th></tr>" in page
+    best = page.index("<tr><td>1</td><td>0.7123</td><td>64</td><td>focal</td><td>cosine</td>")
+    other = "<tr><td>0</td><td>0.6000</td><td>256</td><td>logit_adjusted</td><td>plateau</td>"
+    assert best < page.index(other)
+
+
+def test_an_untuned_run_has_no_tuner_section():
+    run = outcomes.outcome()
+    assert run.tuning is None and "<h2>Tuner</h2>" not in build_report(run, verdict(run))

@@ -183,17 +183,17 @@ class TrainingConfig(_Section):
 
 
 class SearchSpaceConfig(_Section):
-    """Choices the Tuner samples from."""
+    """Choices the Tuner samples from; an empty list keeps the `training` value."""
 
     depth: ListOf[int] = [1, 2, 3]
     width: ListOf[int] = [32, 64, 128]
     dropout: ListOf[float] = [0.0, 0.1, 0.3]
-    l1: ListOf[float] = [0.0]
+    l1: ListOf[float] = []
     l2: ListOf[float] = [0.0, 1e-5, 1e-4]
-    optimizer: ListOf[Text] = ["adam"]
+    optimizer: ListOf[Text] = []
     learning_rate: ListOf[float] = [1e-3, 3e-3, 1e-2]
-    learning_rate_schedule: ListOf[Text] = ["constant"]
-    batch_size: ListOf[int] = [256]
+    learning_rate_schedule: ListOf[Text] = []
+    batch_size: ListOf[int] = []
     loss: ListOf[Text] = list(LOSSES)
     focal_gamma: ListOf[float] = [1.0, 2.0]
     logit_adjustment_tau: ListOf[float] = [0.5, 1.0, 1.5]
@@ -576,9 +576,11 @@ def _value_problems(config: Config) -> list[str]:
         problems.append(
             "tuning.max_trials and epochs_per_trial must be >= 1, max_train_examples >= 0"
         )
-    for name, choices in tuning.search_space:
-        if not choices:
-            problems.append(f"tuning.search_space.{name} must list at least one value")
+    if bool(tuning.search_space.depth) != bool(tuning.search_space.width):
+        problems.append(
+            "tuning.search_space.depth and width make the hidden layers together: "
+            "list values for both, or for neither to keep training.hidden_units"
+        )
     return problems
 
 

@@ -44,9 +44,11 @@ class TrialModel(keras_tuner.HyperModel):
             self.trial_examples = min(self.trial_examples, tuning["max_train_examples"])
 
     def settings(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
-        """The training settings with the trial's value of every search-space key."""
+        """The training settings with the trial's value of every searched key (listed ones)."""
         values = {
-            name: hp.Choice(name, choices) for name, choices in self.tuning["search_space"].items()
+            name: hp.Choice(name, choices)
+            for name, choices in self.tuning["search_space"].items()
+            if choices
         }
         return apply_tuned_values(self.hparams, values)
 

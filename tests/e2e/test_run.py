@@ -273,13 +273,15 @@ def test_report_draws_the_run(shuttle_run, shuttle_sample):
 def test_tuner_searches_and_the_trainer_uses_its_best_hyperparameters(shuttle_run, shuttle_sample):
     """A grid over two optimisers, two losses and two batch sizes, with L1 on: eight trials,
     then the best; neither batch size is training.batch_size, so the Trainer's comes from the
-    search."""
+    search. PR-AUC floors gate the push (a failing one: the metric gate test)."""
     output, _ = shuttle_run
     fixed = {"depth": 1, "width": 32, "dropout": 0.1, "l1": 0.0001, "l2": 0.0}
     tuned = rerun(
         shuttle_sample,
         output,
         "evaluation.max_macro_f1_drop=1.0",  # a short search may be worse: not under test
+        "evaluation.min_class_pr_auc=0.01",
+        'evaluation.class_pr_auc={"1": 0.5}',  # the majority class: half its rows
         "training.model=mlp",  # the Tuner searches the MLP's settings
         "tuning.enabled=true",
         "tuning.algorithm=grid",
@@ -319,6 +321,11 @@ def test_tuner_searches_and_the_trainer_uses_its_best_hyperparameters(shuttle_ru
     page = open(os.path.join(output, "report", "report.html"), encoding="utf-8").read()
     assert "<h2>Tuner</h2>\n<p>8 completed trials" in page
     assert f"<tr><td>batch_size</td><td>{best['batch_size']}</td></tr>" in page
+    evaluated = read_evaluation(latest_artifact_dir(output, "ClassAwareEvaluator", "evaluation"))
+    assert evaluated.options["min_class_pr_auc"] == 0.01
+    assert evaluated.options["class_pr_auc"] == {"1": 0.5}
+    assert evaluated.class_metrics["1"]["pr_auc"] >= 0.5
+    assert all(m["pr_auc"] >= 0.01 for m in evaluated.class_metrics.values())
 
 
 def tuner_trials(output: str) -> list[dict]:

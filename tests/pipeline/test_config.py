@@ -127,12 +127,10 @@ def test_tuning_search_space_from_overrides():
     assert config.tuning.search_space.depth == [1, 2, 3]
 
 
-def test_the_searched_batch_size_and_schedule_default_to_the_training_ones():
-    """Trials batch and schedule as training does unless the search space says otherwise."""
-    config = Config()
-    assert config.tuning.search_space.batch_size == [config.training.batch_size]
-    schedules = config.tuning.search_space.learning_rate_schedule
-    assert schedules == [config.training.learning_rate_schedule]
+def test_keys_the_search_space_leaves_empty_keep_the_training_values():
+    """A user's training.optimizer or batch_size holds with tuning on unless searched."""
+    space = Config().tuning.search_space
+    assert space.optimizer == space.l1 == space.batch_size == space.learning_rate_schedule == []
 
 
 @pytest.mark.parametrize(
@@ -145,7 +143,7 @@ def test_the_searched_batch_size_and_schedule_default_to_the_training_ones():
             r"class_skew.missing_class.action must be one of",
         ),
         ("tuning.search_space.loss=[focal, hinge]", r"search_space.loss must be one of.*'hinge'"),
-        ("tuning.search_space.width=[]", r"search_space.width must list at least one value"),
+        ("tuning.search_space.width=[]", r"depth and width make the hidden layers together"),
         (
             "tuning.search_space.batch_size=[0, 64]",
             r"tuning.search_space.batch_size values must each be >= 1, got \[0, 64\]",

@@ -140,6 +140,18 @@ def test_the_search_space_is_the_configured_one(data, tmp_path):
     assert {hp.name: list(hp.values) for hp in space.space} == search_space
 
 
+def test_keys_the_search_space_leaves_empty_keep_the_training_values(data, tmp_path):
+    config = td.custom_config(
+        training={"optimizer": "sgd", "batch_size": 64, "learning_rate_schedule": "cosine"},
+        tuning={"search_space": {"depth": [1], "width": [8], "optimizer": [], "batch_size": []}},
+    )
+    result = tuner_fn(td.fn_args(data, str(tmp_path), config))
+    assert {hp.name for hp in result.tuner.oracle.get_space().space} == {"depth", "width"}
+    settings = result.tuner.hypermodel.settings(_trial_values(result))
+    assert (settings["optimizer"], settings["batch_size"]) == ("sgd", 64)
+    assert settings["learning_rate_schedule"] == "cosine"
+
+
 def test_every_trial_trains_with_the_imbalance_loss_and_class_weights(data, tmp_path, monkeypatch):
     """A real two-trial search; a spy on the hypermodel records the model of every trial."""
     losses = ["focal", "logit_adjusted"]

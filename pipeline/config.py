@@ -107,6 +107,7 @@ with warnings.catch_warnings():
         encoding: Text = "utf-8"  # the CSV files' text encoding, e.g. latin-1
         missing_values: ListOf[Text] = []  # cells read as missing besides empty ones: ?, NA
         decimal: Text = "."  # the decimal mark of numbers: . or , (2,5)
+        hierarchy: Text = ""  # CSV or YAML file: each class's superclass (pipeline.hierarchy)
 
         def csv_format(self) -> CsvFormat:
             """How ExampleGen and the input checks read the CSV files."""
@@ -171,6 +172,7 @@ class TrainingConfig(_Section):
     loss: Text = "cross_entropy"  # cross_entropy | focal | logit_adjusted
     focal_gamma: float = 2.0
     logit_adjustment_tau: float = 1.0  # for loss: logit_adjusted
+    superclass_loss_weight: float = 1.0  # with data.hierarchy: the superclass term; 0 = flat
     posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
     decision_offsets: Text = "none"  # none | macro_f1 | balanced_accuracy: per-class offsets
     calibration: Text = "none"  # none | temperature (fitted on validation; argmax unchanged)
@@ -240,6 +242,9 @@ class EvaluationConfig(_Section):
     class_recall: dict[Text, float] = {}  # class -> floor
     min_class_pr_auc: float = 0.0  # floor on the one-vs-rest PR-AUC of every class
     class_pr_auc: dict[Text, float] = {}  # class -> PR-AUC floor
+    min_superclass_recall: float = 0.0  # with data.hierarchy: floor on every superclass's recall
+    superclass_recall: dict[Text, float] = {}  # superclass -> recall floor
+    min_superclass_macro_f1: float = 0.0  # with data.hierarchy: floor on superclass macro-F1
     slices: ListOf[Text] = []  # feature columns to slice by
     min_slice_size: int = 30  # smaller slices are left out of the report (floors still apply)
     slice_min_accuracy: dict[Text, float] = {}  # feature=value -> accuracy floor
@@ -509,6 +514,9 @@ def _value_problems(config: Config) -> list[str]:
         "evaluation.min_macro_f1": evaluation.min_macro_f1,
         "evaluation.min_class_recall": evaluation.min_class_recall,
         "evaluation.min_class_pr_auc": evaluation.min_class_pr_auc,
+        "evaluation.min_superclass_recall": evaluation.min_superclass_recall,
+        "evaluation.min_superclass_macro_f1": evaluation.min_superclass_macro_f1,
+        **{f"evaluation.superclass_recall.{k}": v for k, v in evaluation.superclass_recall.items()},
         "evaluation.max_macro_f1_drop": evaluation.max_macro_f1_drop,
         **{f"evaluation.class_recall.{k}": v for k, v in evaluation.class_recall.items()},
         **{f"evaluation.class_pr_auc.{k}": v for k, v in evaluation.class_pr_auc.items()},
@@ -571,6 +579,17 @@ def _value_problems(config: Config) -> list[str]:
         problems.append("training.focal_gamma and training.logit_adjustment_tau must be >= 0")
     if training.posthoc_logit_adjustment_tau < 0:
         problems.append("training.posthoc_logit_adjustment_tau must be >= 0")
+    superclass_floors = [
+        key
+        for key in ("superclass_recall", "min_superclass_recall", "min_superclass_macro_f1")
+        if getattr(config.evaluation, key)
+    ]
+    if superclass_floors and not config.data.hierarchy:
+        problems.append(
+            f"evaluation.{superclass_floors[0]} bounds superclasses: set data.hierarchy too"
+        )
+    if training.superclass_loss_weight < 0:
+        problems.append("training.superclass_loss_weight must be >= 0 (0: the flat loss)")
     tuning = config.tuning
     if tuning.max_trials < 1 or tuning.epochs_per_trial < 1 or tuning.max_train_examples < 0:
         problems.append(

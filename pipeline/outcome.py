@@ -20,7 +20,7 @@ from tfx.types import artifact, artifact_utils
 from tfx.utils import io_utils
 
 from components import artifacts
-from components.evaluator.eval_config import CANDIDATE
+from components.evaluator.eval_config import CANDIDATE, SUPERCLASS_RECALL
 from components.modules import assets
 from components.modules.errors import BadInputError
 
@@ -31,6 +31,11 @@ OVERALL_METRICS = (
     "macro_f1",
     "macro_roc_auc",
     "macro_pr_auc",
+    # with a class hierarchy:
+    "superclass_accuracy",
+    "superclass_balanced_accuracy",
+    "superclass_macro_f1",
+    "cross_superclass_errors",
 )
 PER_CLASS_METRICS = ("precision", "recall", "f1", "roc_auc", "pr_auc")
 # [points, 2] arrays: (false positive rate, true positive rate), (recall, precision)
@@ -55,6 +60,10 @@ class Failure:
         return (self.gate, self.check, self.cls, self.slice, self.value, self.bound)
 
 
+def read_only_empty() -> MappingProxyType:
+    return MappingProxyType({})
+
+
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
     """The Evaluator's results for the candidate model, by class name."""
@@ -68,6 +77,9 @@ class Evaluation:
     failures: tuple[Failure, ...]  # failed thresholds
     confusion: np.ndarray  # [actual, predicted] counts on the overall slice, read-only
     options: MappingProxyType  # the `evaluation` config section it ran with
+    # With a class hierarchy (else empty): superclass -> recall, class -> superclass.
+    superclass_recall: MappingProxyType = dataclasses.field(default_factory=read_only_empty)
+    superclass_of: MappingProxyType = dataclasses.field(default_factory=read_only_empty)
 
     def __post_init__(self):
         self.confusion.flags.writeable = False
@@ -209,7 +221,7 @@ def read_evaluation(evaluation_uri: str) -> Evaluation:
     """Overall, per-class (by class name) and per-slice metrics of the candidate model."""
     context = artifacts.read_evaluation_context(evaluation_uri)
     class_names, options = context["class_names"], context["options"]
-    metrics, slice_metrics, example_count = {}, {}, 0
+    metrics, slice_metrics, superclass_recall, example_count = {}, {}, {}, 0
     class_metrics, class_curves = {n: {} for n in class_names}, {n: {} for n in class_names}
     for slice_metrics_proto in tfma.load_metrics(evaluation_uri):
         slice_name = _slice_text(slice_metrics_proto.slice_key)
@@ -229,6 +241,8 @@ def read_evaluation(evaluation_uri: str) -> Evaluation:
                 example_count = int(value)
             elif key.name in OVERALL_METRICS:
                 metrics[key.name] = value
+            elif key.name.startswith(SUPERCLASS_RECALL):
+                superclass_recall[key.name.removeprefix(SUPERCLASS_RECALL)] = value
             elif key.name in PER_CLASS_METRICS and class_name is not None:
                 class_metrics[class_name][key.name] = value
             elif key.name in CURVES and class_name is not None:
@@ -239,6 +253,8 @@ def read_evaluation(evaluation_uri: str) -> Evaluation:
         class_names=tuple(class_names),
         class_metrics=read_only(class_metrics),
         class_curves=read_only(class_curves),
+        superclass_recall=read_only(superclass_recall),
+        superclass_of=read_only(_superclass_of(class_names, context.get("hierarchy"))),
         slice_metrics=read_only(
             {  # evaluation.min_slice_size: too few examples to show
                 name: values
@@ -250,6 +266,16 @@ def read_evaluation(evaluation_uri: str) -> Evaluation:
         confusion=_confusion_matrix(evaluation_uri, len(class_names)),
         options=read_only(options),
     )
+
+
+def _superclass_of(class_names: list[str], hierarchy: dict | None) -> dict[str, str]:
+    if not hierarchy:
+        return {}
+    superclasses = hierarchy["superclasses"]
+    return {
+        name: superclasses[i]
+        for name, i in zip(class_names, hierarchy["parent_index"], strict=True)
+    }
 
 
 def _array(proto) -> np.ndarray:
@@ -306,14 +332,17 @@ def _metric_failures(evaluation_uri: str, class_names: list[str]) -> tuple[Failu
             key = failure.metric_key
             has_class = key.HasField("sub_key") and key.sub_key.HasField("class_id")
             value = failure.metric_value.double_value.value
-            check = key.name + (" (change)" if key.is_diff else "")
+            name, superclass = key.name, ""
+            if name.startswith(SUPERCLASS_RECALL):
+                name, superclass = "superclass_recall", name.removeprefix(SUPERCLASS_RECALL)
+            check = name + (" (change)" if key.is_diff else "")
             if key.name == "balanced_accuracy":  # its only bound: evaluation.chance_margin
                 check += f" vs chance (1/{len(class_names)} + evaluation.chance_margin)"
             failures.append(
                 Failure(
                     gate="metric",
                     check=check,
-                    cls=class_names[key.sub_key.class_id.value] if has_class else "",
+                    cls=class_names[key.sub_key.class_id.value] if has_class else superclass,
                     slice=_slice_text(per_slice.slice_key),
                     value=f"{value:.4f}" if failure.HasField("metric_value") else failure.message,
                     bound=_bound_text(failure.metric_threshold),

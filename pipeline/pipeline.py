@@ -19,6 +19,7 @@ from components.example_gen.component import CsvExampleGen, example_gen_options
 from components.pusher.component import Pusher
 from components.row_counts.component import RowCounts
 from pipeline.config import Config
+from pipeline.hierarchy import read_hierarchy
 from pipeline.preflight import input_location
 
 
@@ -107,6 +108,8 @@ def training_config(config: Config) -> dict:
     return {
         **transform_config(config),
         "numeric_columns": config.data.numeric_columns,
+        # {class: superclass}; read here so that workers never need the file
+        "hierarchy": read_hierarchy(config.data.hierarchy) if config.data.hierarchy else {},
         "training": config.training.model_dump(),
         "tuning": config.tuning.model_dump(),
     }

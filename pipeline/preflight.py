@@ -28,6 +28,7 @@ from components.example_gen.csv_audit import (
 from components.modules.errors import BadInputError
 from components.modules.features import feature_keys
 from pipeline.config import Config, DataConfig
+from pipeline.hierarchy import check_classes, read_hierarchy
 
 CSV_PATTERN = "*.csv*"
 LIKELY_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -103,11 +104,14 @@ def preflight(config: Config) -> list[str]:
     )
     _require_columns(data.numeric_columns, columns, "numeric column", "data.numeric_columns")
     _require_columns(config.evaluation.slices, columns, "slice column", "evaluation.slices")
+    parents = read_hierarchy(data.hierarchy) if data.hierarchy else None
     local = [path for path in files if "://" not in path]
     if local:
         sizes = _class_sizes(local, columns.index(data.label), data.csv_format())
         if problem := class_problem(sizes, data.label):
             raise BadInputError(problem)
+        if parents is not None:
+            check_classes(parents, set(sizes) - {""}, data.hierarchy)
     _check_output(config.pipeline.output)
     return columns
 

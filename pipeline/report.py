@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from components.class_skew.analysis import label_text
 from components.evaluator.eval_config import class_floor
+from components.evaluator.tfma_metrics import superclass_counts
 from pipeline.learning_curves import ADVICE, diagnose
 from pipeline.outcome import RunOutcome
 from pipeline.render import COLUMNS, TEMPLATES, markdown
@@ -90,6 +91,15 @@ def plot_confusion_matrices(matrix: np.ndarray, class_names: list[str]) -> str:
         axis.set_ylabel("actual class")
         axis.set_title(title)
     return _png(figure)
+
+
+def superclass_confusion(evaluation) -> tuple[list[str], np.ndarray]:
+    """Superclass names and the [actual, predicted] counts one level up."""
+    superclasses = sorted(set(evaluation.superclass_of.values()))
+    parent_index = [superclasses.index(evaluation.superclass_of[c]) for c in evaluation.class_names]
+    examples = evaluation.confusion.sum(axis=1)
+    matrix, _ = superclass_counts(evaluation.confusion, examples, parent_index)
+    return superclasses, matrix.astype(np.int64)
 
 
 def plot_score_curves(class_curves: dict, class_metrics: dict) -> str:
@@ -239,6 +249,9 @@ def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
         }
         plots["class_metrics"] = plot_class_metrics(evaluation.class_metrics, floors)
         plots["confusion"] = plot_confusion_matrices(evaluation.confusion, evaluation.class_names)
+        if evaluation.superclass_of:
+            superclasses, matrix = superclass_confusion(evaluation)
+            plots["superclass_confusion"] = plot_confusion_matrices(matrix, superclasses)
         if any(evaluation.class_curves.values()):  # evaluations before the AUCs lack them
             plots["score_curves"] = plot_score_curves(
                 evaluation.class_curves, evaluation.class_metrics
@@ -271,6 +284,10 @@ def build_report(outcome: RunOutcome, verdict: Verdict) -> str:
             for name, value in (evaluation.metrics.items() if evaluation else ())
         ],
         training=training,
+        superclass_rows=[
+            (name, f"{recall:.4f}", class_floor(evaluation.options, "superclass_recall", name))
+            for name, recall in (evaluation.superclass_recall.items() if evaluation else ())
+        ],
         hyperparameter_rows=[
             (name, list(value) if isinstance(value, tuple) else value)
             for name, value in sorted(training["hyperparameters"].items() if training else ())

@@ -28,6 +28,7 @@ from components import artifacts
 from components.evaluator.eval_config import CANDIDATE, build_eval_config
 from components.modules import assets
 from components.modules.errors import BadInputError, RowCountError
+from components.modules.hierarchy import Hierarchy
 
 OPTIONS_KEY = "evaluation_options"
 EVAL_SPLIT = "eval"  # the split the stock Evaluator evaluates when none is configured
@@ -66,9 +67,15 @@ class Executor(tfx_executor.Executor):
         evaluation = json.loads(exec_properties.pop(OPTIONS_KEY))
         model_uri = artifact_utils.get_single_uri(input_dict[standard_component_specs.MODEL_KEY])
         class_names = assets.read_class_names(model_uri)
+        hierarchy = assets.read_hierarchy(model_uri)
         has_baseline = bool(input_dict.get(standard_component_specs.BASELINE_MODEL_KEY))
         try:
-            eval_config = build_eval_config(class_names, evaluation, has_baseline)
+            eval_config = build_eval_config(
+                class_names,
+                evaluation,
+                has_baseline,
+                Hierarchy.from_json(hierarchy) if hierarchy else None,
+            )
         except ValueError as error:
             raise BadInputError(str(error)) from None
         exec_properties[standard_component_specs.EVAL_CONFIG_KEY] = proto_utils.proto_to_json(
@@ -81,7 +88,7 @@ class Executor(tfx_executor.Executor):
         artifacts.write_json(
             evaluation_uri,
             artifacts.EVALUATION_CONTEXT_FILE,
-            {"class_names": class_names, "options": evaluation},
+            {"class_names": class_names, "options": evaluation, "hierarchy": hierarchy},
         )
         (examples,) = input_dict[standard_component_specs.EXAMPLES_KEY]
         check_evaluated(evaluation_uri, examples, EVAL_SPLIT)

@@ -17,6 +17,7 @@ from tensorflow_model_analysis.proto import config_pb2
 from components.evaluator import tfma_metrics
 from components.evaluator.tfma_metrics import ClassMetric, ScoreMetric
 from components.modules import features
+from components.modules.hierarchy import Hierarchy
 
 OVERALL = config_pb2.SlicingSpec()
 CANDIDATE, BASELINE = "candidate", "baseline"
@@ -46,13 +47,15 @@ def _metric(
     kind: str,
     num_classes: int,
     bounds: list[tuple[config_pb2.SlicingSpec, config_pb2.MetricThreshold]] = (),
+    **params: Any,
 ) -> config_pb2.MetricConfig:
-    """A components.evaluator.tfma_metrics metric, with thresholds on the given slices."""
+    """A components.evaluator.tfma_metrics metric, with thresholds on the given slices;
+    `params` go to its constructor (name, parent_index, superclass)."""
     is_score_metric = kind in tfma_metrics.SCORE_PER_CLASS or kind in tfma_metrics.SCORE_OVERALL
     metric = config_pb2.MetricConfig(
         class_name=(ScoreMetric if is_score_metric else ClassMetric).__name__,
         module=tfma_metrics.__name__,
-        config=json.dumps({"kind": kind, "num_classes": num_classes}),
+        config=json.dumps({"kind": kind, "num_classes": num_classes, **params}),
     )
     for slicing_spec, threshold in bounds:
         metric.per_slice_thresholds.append(
@@ -62,7 +65,10 @@ def _metric(
 
 
 def build_eval_config(
-    class_names: list[str], evaluation: dict[str, Any], has_baseline: bool = False
+    class_names: list[str],
+    evaluation: dict[str, Any],
+    has_baseline: bool = False,
+    hierarchy: Hierarchy | None = None,
 ) -> config_pb2.EvalConfig:
     """Returns the EvalConfig for a model exported by components.modules.export.
 
@@ -74,16 +80,34 @@ def build_eval_config(
         "Metric not found" on each), so a small unbounded slice would block every
         push; the run's outcome leaves small slices out of the report instead.
       has_baseline: whether a previously blessed model is evaluated alongside.
+      hierarchy: the model's superclasses, if it has them: adds the superclass
+        metrics and their floors.
 
     Raises:
       ValueError: evaluation.class_recall or class_pr_auc names a class that is
-        not one of class_names.
+        not one of class_names, or superclass_recall one of the superclasses.
     """
-    for key in ("class_recall", "class_pr_auc"):
-        unknown = sorted(set(evaluation[key]) - set(class_names))
+    superclass_floors = [
+        key
+        for key in ("superclass_recall", "min_superclass_recall", "min_superclass_macro_f1")
+        if evaluation[key]
+    ]
+    if superclass_floors and hierarchy is None:
+        raise ValueError(
+            f"evaluation.{superclass_floors[0]} needs a model trained with a class hierarchy; "
+            "set data.hierarchy or drop the superclass floors"
+        )
+    superclasses = list(hierarchy.superclasses) if hierarchy else []
+    for key, names in (
+        ("class_recall", class_names),
+        ("class_pr_auc", class_names),
+        ("superclass_recall", superclasses),
+    ):
+        unknown = sorted(set(evaluation[key]) - set(names))
         if unknown:
+            what = "classes" if names is class_names else "superclasses"
             raise ValueError(
-                f"evaluation.{key} names unknown classes {unknown}; the classes are {class_names}"
+                f"evaluation.{key} names unknown {what} {unknown}; the {what} are {names}"
             )
     slice_floors = evaluation["slice_min_accuracy"]
     num_classes = len(class_names)
@@ -123,12 +147,49 @@ def build_eval_config(
                     _metric("macro_f1", num_classes, macro_f1_bounds),
                     _metric("macro_roc_auc", num_classes),
                     _metric("macro_pr_auc", num_classes),
+                    *(_superclass_metrics(hierarchy, num_classes, evaluation) if hierarchy else []),
                 ]
             ),
             # One spec per class: TFMA allows one bound per metric and spec.
             *(_class_spec(i, name, num_classes, evaluation) for i, name in enumerate(class_names)),
         ],
     )
+
+
+SUPERCLASS_RECALL = "superclass_recall:"  # + the superclass's name: one metric each
+
+
+def _superclass_metrics(
+    hierarchy: Hierarchy, num_classes: int, evaluation: dict[str, Any]
+) -> list[config_pb2.MetricConfig]:
+    """Accuracy, balanced accuracy, macro-F1 and every recall one level up, and the share
+    of mistakes that cross superclasses; with the superclass floors."""
+    parents = {"parent_index": list(hierarchy.parent_index)}
+    macro_f1_floor = evaluation["min_superclass_macro_f1"]
+    metrics = [
+        _metric("superclass_accuracy", num_classes, **parents),
+        _metric("superclass_balanced_accuracy", num_classes, **parents),
+        _metric(
+            "superclass_macro_f1",
+            num_classes,
+            [(OVERALL, _threshold(macro_f1_floor))] if macro_f1_floor > 0 else [],
+            **parents,
+        ),
+        _metric(tfma_metrics.CROSS_SUPERCLASS_ERRORS, num_classes, **parents),
+    ]
+    for index, name in enumerate(hierarchy.superclasses):
+        floor = class_floor(evaluation, "superclass_recall", name)
+        metrics.append(
+            _metric(
+                "superclass_recall",
+                num_classes,
+                [(OVERALL, _threshold(floor))] if floor > 0 else [],
+                name=SUPERCLASS_RECALL + name,
+                superclass=index,
+                **parents,
+            )
+        )
+    return metrics
 
 
 def chance_floor(num_classes: int, evaluation: dict[str, Any]) -> float:
@@ -177,5 +238,6 @@ def _class_spec(
 
 
 def class_floor(evaluation: dict[str, Any], key: str, name: str) -> float:
-    """A class's floor for `key` (class_recall, class_pr_auc): its own or the one for all."""
+    """A class's floor for `key` (class_recall, class_pr_auc, superclass_recall): its own or
+    the one for all."""
     return max(evaluation[f"min_{key}"], evaluation[key].get(name, 0.0))

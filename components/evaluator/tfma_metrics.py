@@ -75,6 +75,34 @@ OVERALL = {  # name -> (per-class score averaged, or accuracy)
 }
 
 
+SUPERCLASS = {  # with a class hierarchy: name -> the metric of the superclass confusion matrix
+    "superclass_accuracy": "accuracy",
+    "superclass_balanced_accuracy": "balanced_accuracy",
+    "superclass_macro_f1": "macro_f1",
+    "superclass_recall": "recall",  # of one superclass
+}
+CROSS_SUPERCLASS_ERRORS = "cross_superclass_errors"  # share of wrong predictions
+
+
+def superclass_counts(
+    confusion: np.ndarray, examples: np.ndarray, parent_index: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """`counts` one level up: a prediction's superclass is the predicted class's parent."""
+    num_classes = len(parent_index)
+    membership = np.eye(max(parent_index) + 1)[parent_index]  # [classes, superclasses]
+    rows = np.vstack([membership.T @ confusion[:num_classes], confusion[num_classes:]])
+    return rows @ membership, examples[:num_classes] @ membership
+
+
+def cross_superclass_share(
+    confusion: np.ndarray, examples: np.ndarray, parent_index: list[int]
+) -> float:
+    """Of the wrong predictions, the share whose superclass is wrong too (mistake severity)."""
+    wrong = confusion.sum() - np.trace(confusion)
+    upper, _ = superclass_counts(confusion, examples, parent_index)
+    return float((upper.sum() - np.trace(upper)) / wrong) if wrong else float("nan")
+
+
 def value(kind: str, confusion: np.ndarray, examples: np.ndarray, class_id: int | None) -> float:
     """One metric value: a class's score, a macro average over all classes, or accuracy."""
     per_class = scores(confusion, examples)
@@ -95,6 +123,8 @@ def _computations(
     output_name: str = "",
     sub_key: metric_types.SubKey | None = None,
     example_weighted: bool = False,
+    parent_index: list[int] | None = None,
+    superclass: int | None = None,
 ) -> metric_types.MetricComputations:
     matrices = multi_class_confusion_matrices(
         thresholds=[ARGMAX],
@@ -120,22 +150,43 @@ def _computations(
 
     def result(metrics):
         confusion, examples = counts(metrics[matrices_key], max(num_classes, (class_id or 0) + 1))
+        if kind == CROSS_SUPERCLASS_ERRORS:
+            return {key: cross_superclass_share(confusion, examples, parent_index)}
+        if kind in SUPERCLASS:
+            upper, upper_examples = superclass_counts(confusion, examples, parent_index)
+            return {key: value(SUPERCLASS[kind], upper, upper_examples, superclass)}
         return {key: value(kind, confusion, examples, class_id)}
 
     return [*matrices, metric_types.DerivedMetricComputation(keys=[key], result=result)]
 
 
 class ClassMetric(metric_types.Metric):
-    """One argmax metric over `num_classes` classes: `kind` is in PER_CLASS or OVERALL."""
+    """One argmax metric over `num_classes` classes: `kind` is in PER_CLASS or OVERALL, or,
+    given each class's superclass (`parent_index`), in SUPERCLASS (superclass_recall of
+    `superclass`) or CROSS_SUPERCLASS_ERRORS."""
 
-    def __init__(self, kind: str, num_classes: int, name: str | None = None):
-        if kind not in PER_CLASS and kind not in OVERALL:
-            raise ValueError(f"unknown class metric {kind!r}; one of {[*PER_CLASS, *OVERALL]}")
+    def __init__(
+        self,
+        kind: str,
+        num_classes: int,
+        name: str | None = None,
+        parent_index: list[int] | None = None,
+        superclass: int | None = None,
+    ):
+        kinds = [*PER_CLASS, *OVERALL, *SUPERCLASS, CROSS_SUPERCLASS_ERRORS]
+        if kind not in kinds:
+            raise ValueError(f"unknown class metric {kind!r}; one of {kinds}")
+        if (kind in SUPERCLASS or kind == CROSS_SUPERCLASS_ERRORS) and parent_index is None:
+            raise ValueError(f"class metric {kind!r} needs the classes' parent_index")
+        if (kind == "superclass_recall") != (superclass is not None):
+            raise ValueError("superclass_recall, and only it, takes a superclass")
         super().__init__(
             metric_util.merge_per_key_computations(_computations),
             kind=kind,
             num_classes=num_classes,
             name=name or kind,
+            parent_index=parent_index,
+            superclass=superclass,
         )
 
 

@@ -19,6 +19,9 @@ TRAINING_SUMMARY_FILE = "assets.extra/training.json"
 CLASS_NAMES_FILE = "assets.extra/class_names.json"
 """Class names in score order."""
 
+HIERARCHY_FILE = "assets.extra/hierarchy.json"
+"""With data.hierarchy: superclass names and each class's superclass index (Hierarchy)."""
+
 SCHEMA_FILE = "assets.extra/schema.pbtxt"
 """The schema the model was trained with; the next run's DataGate checks new data against it."""
 
@@ -40,6 +43,12 @@ def _read_json(model_uri: str, relative_path: str) -> Any:
 def read_class_names(model_uri: str) -> list[str]:
     """Class names in score order, from a Model artifact's URI."""
     return _read_json(model_uri, CLASS_NAMES_FILE)
+
+
+def read_hierarchy(model_uri: str) -> dict[str, Any] | None:
+    """The model's class hierarchy (Hierarchy.to_json), or None for flat labels."""
+    path = os.path.join(path_utils.serving_model_path(model_uri), HIERARCHY_FILE)
+    return _read_json(model_uri, HIERARCHY_FILE) if tf.io.gfile.exists(path) else None
 
 
 def read_training_summary(model_uri: str) -> dict[str, Any]:

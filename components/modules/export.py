@@ -1,7 +1,9 @@
 """Exports a trained model as a self-describing SavedModel with two signatures.
 
 - serving_default: serialized tf.Examples (no label) -> `scores` [batch, K]
-  softmax probabilities and `classes` [batch, K] class names in score order.
+  softmax probabilities and `classes` [batch, K] class names in score order;
+  with a class hierarchy also `superclass_scores` [batch, S], each the sum of
+  its classes' scores, and `superclasses` [batch, S] their names.
 - transform_features: serialized tf.Examples -> transformed features and the
   label index, which the Evaluator uses to read labels in vocabulary order
   (it evaluates the `scores` of serving_default).
@@ -17,6 +19,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.modules import assets, features
+from components.modules.hierarchy import Hierarchy
 
 EXAMPLES_SPEC = tf.TensorSpec([None], tf.string, name="examples")
 
@@ -29,6 +32,7 @@ def export_model(
     skipped_columns: list[str],
     export_dir: str,
     temperature: float = 1.0,
+    hierarchy: Hierarchy | None = None,
 ) -> None:
     """Saves the model with its serving, transform and evaluation signatures.
 
@@ -43,6 +47,7 @@ def export_model(
       export_dir: where the SavedModel goes.
       temperature: divides the offset logits before the softmax
         (components.modules.calibration); the argmax does not change.
+      hierarchy: the classes' superclasses, served beside the classes.
     """
     # Attributes make the saver track the Transform graph and its assets.
     model.tft_serving_layer = transform_output.transform_features_layer()
@@ -56,6 +61,9 @@ def export_model(
     class_table = tf.constant(class_names)
     offsets = tf.constant(logit_offsets, tf.float32)
     inverse_temperature = tf.constant(1.0 / temperature, tf.float32)
+    if hierarchy is not None:
+        membership = tf.constant(hierarchy.membership())
+        superclass_table = tf.constant(list(hierarchy.superclasses))
 
     @tf.function(input_signature=[EXAMPLES_SPEC])
     def serve(examples):
@@ -63,8 +71,12 @@ def export_model(
         transformed = model.tft_serving_layer(raw)
         logits = model({key: transformed[key] for key in feature_keys})
         scores = tf.nn.softmax((logits + offsets) * inverse_temperature)
-        classes = tf.tile(class_table[tf.newaxis, :], [tf.shape(scores)[0], 1])
-        return {"scores": scores, "classes": classes}
+        rows = tf.shape(scores)[0]
+        outputs = {"scores": scores, "classes": tf.tile(class_table[tf.newaxis, :], [rows, 1])}
+        if hierarchy is not None:
+            outputs["superclass_scores"] = tf.matmul(scores, membership)
+            outputs["superclasses"] = tf.tile(superclass_table[tf.newaxis, :], [rows, 1])
+        return outputs
 
     @tf.function(input_signature=[EXAMPLES_SPEC])
     def transform_features(examples):
@@ -80,4 +92,6 @@ def export_model(
         },
     )
     assets.write_json(export_dir, assets.CLASS_NAMES_FILE, class_names)
+    if hierarchy is not None:
+        assets.write_json(export_dir, assets.HIERARCHY_FILE, hierarchy.to_json())
     logging.info("Exported model with classes %s to %s", class_names, export_dir)

@@ -9,6 +9,12 @@ Note that `model.compile(loss_weights=...)` weights model outputs, not classes.
   = w; Keras' own CategoricalFocalCrossentropy takes only a scalar alpha.
 - logit_adjusted: w[y] * CE(logits + tau * log(prior), y) (Menon et al., ICLR
   2021); the raw logits are then the balanced classifier.
+
+With a class hierarchy, any of them adds lambda * v[S] * -log p(S), where p(S)
+is the summed probability of the true class's superclass S and v the
+superclass weights: the two-level hierarchical cross-entropy of Bertinetto et
+al. 2020 ("Making Better Mistakes"), weighted per level. A mistake inside the
+right superclass then costs less than one across superclasses.
 """
 
 from collections.abc import Sequence
@@ -30,8 +36,12 @@ class ImbalanceLoss(keras.losses.Loss):
         priors: Sequence[float] | None = None,
         focal_gamma: float = 2.0,
         logit_tau: float = 1.0,
+        parent_index: Sequence[int] | None = None,
+        superclass_weights: Sequence[float] | None = None,
+        superclass_loss_weight: float = 0.0,
         name: str | None = None,
     ):
+        """parent_index: each class's superclass; superclass_loss_weight: lambda (0: flat)."""
         if kind not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
         if kind == "logit_adjusted" and priors is None:
@@ -42,6 +52,13 @@ class ImbalanceLoss(keras.losses.Loss):
         self.log_priors = None if priors is None else np.log(np.asarray(priors, "float32"))
         self.focal_gamma = focal_gamma
         self.logit_tau = logit_tau
+        self.superclass_loss_weight = superclass_loss_weight if parent_index is not None else 0.0
+        if self.superclass_loss_weight:
+            self.parent_index = [int(i) for i in parent_index]
+            self.superclass_weights = [float(w) for w in superclass_weights]
+            # log of the [classes, superclasses] membership: 0 for a member, very low otherwise
+            member = np.eye(len(self.superclass_weights), dtype="float32")[self.parent_index]
+            self.log_membership = np.where(member > 0, 0.0, -1e9).astype("float32")
 
     def call(self, y_true, y_pred):
         labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
@@ -54,4 +71,21 @@ class ImbalanceLoss(keras.losses.Loss):
         if self.kind == "focal":
             per_example = per_example * ops.power(1.0 - ops.exp(log_p_true), self.focal_gamma)
         weights = ops.take(ops.convert_to_tensor(self.class_weights, "float32"), labels)
-        return per_example * weights
+        per_example = per_example * weights
+        if self.superclass_loss_weight:
+            per_example = per_example + self.superclass_loss_weight * self._superclass_term(
+                log_probs, labels
+            )
+        return per_example
+
+    def _superclass_term(self, log_probs, labels):
+        """v[S] * -log p(S) of the true class's superclass S, p(S) the sum over its classes."""
+        superclass_log_probs = ops.logsumexp(
+            ops.expand_dims(log_probs, -1) + ops.convert_to_tensor(self.log_membership), axis=1
+        )
+        parents = ops.take(ops.convert_to_tensor(self.parent_index, "int32"), labels)
+        log_p_parent = ops.take_along_axis(
+            superclass_log_probs, ops.expand_dims(parents, -1), axis=-1
+        )[:, 0]
+        weights = ops.take(ops.convert_to_tensor(self.superclass_weights, "float32"), parents)
+        return -log_p_parent * weights

@@ -28,6 +28,7 @@ from tfx_bsl.public import tfxio
 from components.modules import assets, calibration, ensemble, features, offsets, trees
 from components.modules.class_weights import class_priors, class_weights
 from components.modules.export import export_model
+from components.modules.hierarchy import Hierarchy
 from components.modules.keras_metrics import BalancedAccuracy, MacroF1
 from components.modules.losses import ImbalanceLoss
 from components.modules.model import build_model
@@ -48,9 +49,13 @@ class TrainingData:
     # Position in NUMERIC_KEY -> the distinct train z-scores of a low-cardinality int
     # column, which the MLP embeds per value (find_integer_categories).
     integer_categories: dict[int, list[float]] = dataclasses.field(default_factory=dict)
+    hierarchy: Hierarchy | None = None  # with data.hierarchy
 
     @classmethod
-    def load(cls, transform_output: tft.TFTransformOutput) -> "TrainingData":
+    def load(
+        cls, transform_output: tft.TFTransformOutput, parents: dict[str, str] | None = None
+    ) -> "TrainingData":
+        """parents: data.hierarchy's {class: superclass}, empty or None for flat labels."""
         class_names = read_class_vocabulary(transform_output)
         counts = {}
         for line in transform_output.vocabulary_by_name(features.LABEL_COUNTS_VOCABULARY):
@@ -63,11 +68,19 @@ class TrainingData:
             for key, spec in feature_spec.items()
             if spec.dtype != tf.float32
         }
-        return cls(class_names, [counts[n] for n in class_names], feature_spec, vocabulary_sizes)
+        hierarchy = Hierarchy.for_classes(parents, class_names) if parents else None
+        return cls(
+            class_names,
+            [counts[n] for n in class_names],
+            feature_spec,
+            vocabulary_sizes,
+            hierarchy=hierarchy,
+        )
 
-    def weights(self, hparams: dict[str, Any]) -> np.ndarray:
+    def weights(self, hparams: dict[str, Any], counts: list[float] | None = None) -> np.ndarray:
+        """Weights of the classes, or of other counts (the superclasses), by the config."""
         return class_weights(
-            self.class_counts,
+            self.class_counts if counts is None else counts,
             hparams["class_weights"],
             beta=hparams["effective_number_beta"],
             max_weight=hparams["max_class_weight"],
@@ -125,12 +138,22 @@ def build_and_compile(data: TrainingData, hparams: dict[str, Any], steps: int) -
         hparams,
         data.integer_categories,
     )
+    hierarchy = {}
+    if data.hierarchy is not None:  # the superclass term, weighted by the superclasses' counts
+        hierarchy = {
+            "parent_index": data.hierarchy.parent_index,
+            "superclass_weights": data.weights(
+                hparams, data.hierarchy.superclass_counts(data.class_counts)
+            ),
+            "superclass_loss_weight": hparams["superclass_loss_weight"],
+        }
     loss = ImbalanceLoss(
         hparams["loss"],
         data.weights(hparams),
         priors=class_priors(data.class_counts),
         focal_gamma=hparams["focal_gamma"],
         logit_tau=hparams["logit_adjustment_tau"],
+        **hierarchy,
     )
     num_classes = len(data.class_names)
     model.compile(
@@ -200,7 +223,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         logging.info("Using the Tuner's best hyperparameters: %s", tuned)
     keras.utils.set_random_seed(hparams["seed"])
     transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    data = TrainingData.load(transform_output)
+    data = TrainingData.load(transform_output, config.get("hierarchy"))
     weights = dict(zip(data.class_names, data.weights(hparams).tolist(), strict=True))
     logging.info(
         "Train counts %s, %s class weights %s, loss %s",
@@ -266,6 +289,11 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         "families": reports,
         **selection,
     }
+    if data.hierarchy is not None:
+        summary["superclass_of"] = {
+            name: data.hierarchy.superclasses[i]
+            for name, i in zip(data.class_names, data.hierarchy.parent_index, strict=True)
+        }
     skipped = [config["label"], *config.get("exclude_columns", [])]
     export_model(
         ensemble.assemble(served, selection.get("tree_weight")),
@@ -275,6 +303,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         skipped,
         fn_args.serving_model_dir,
         temperature,
+        data.hierarchy,
     )
     assets.write_json(fn_args.serving_model_dir, assets.TRAINING_SUMMARY_FILE, summary)
     # The schema travels with the model, so the next run can check a new drop against it.

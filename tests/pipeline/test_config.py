@@ -373,3 +373,13 @@ def test_yaml_python_tags_are_refused(tmp_path):
 )
 def test_how_the_csv_files_are_written(overrides, expected):
     assert load_config(None, overrides).data.csv_format() == expected
+
+
+def test_superclass_floors_need_a_hierarchy():
+    with pytest.raises(BadInputError, match=r"min_superclass_recall bounds superclasses: set data"):
+        load_config(None, ["evaluation.min_superclass_recall=0.5"])
+    config = load_config(
+        None,
+        ["evaluation.min_superclass_recall=0.5", "data.hierarchy=data/kddcup_hierarchy.csv"],
+    )
+    assert config.evaluation.min_superclass_recall == 0.5

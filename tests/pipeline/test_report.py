@@ -102,3 +102,21 @@ def test_a_tuned_run_shows_the_trials_best_first_and_the_chosen_values():
 def test_an_untuned_run_has_no_tuner_section():
     run = outcomes.outcome()
     assert run.tuning is None and "<h2>Tuner</h2>" not in build_report(run, verdict(run))
+
+
+def test_a_hierarchy_adds_the_superclass_table_and_confusion_matrix():
+    hierarchical = dataclasses.replace(
+        outcomes.evaluation(),
+        superclass_of=read_only({"1": "rock", outcomes.CLASSES[1]: "<b>", "a|b": "rock"}),
+        superclass_recall=read_only({"<b>": float("nan"), "rock": 0.5}),
+        options=read_only(
+            {**outcomes.OPTIONS, "min_superclass_recall": 0.0, "superclass_recall": {"rock": 0.4}}
+        ),
+    )
+    run = outcomes.outcome(evaluation=hierarchical)
+    page = build_report(run, verdict(run))
+    assert "superclass confusion matrix" in _images(page)
+    assert "<tr><td>rock</td><td>0.5000</td><td>0.4</td></tr>" in page
+    assert "<td>&lt;b&gt;</td>" in page and "<td><b></td>" not in page
+    flat = build_report(outcomes.outcome(), verdict(outcomes.outcome()))
+    assert "superclass confusion matrix" not in _images(flat)

@@ -7,6 +7,7 @@ from tensorflow_model_analysis.metrics import metric_specs
 from tensorflow_model_analysis.proto import config_pb2
 
 from components.evaluator.eval_config import build_eval_config, parse_slice
+from components.modules.hierarchy import Hierarchy
 from pipeline.config import EvaluationConfig
 
 
@@ -125,3 +126,43 @@ def test_balanced_accuracy_must_beat_chance_by_default(classes, margin):
     evaluation = _evaluation() if margin == 0.05 else _evaluation(chance_margin=margin)
     bounds = _lower_bounds(build_eval_config(classes, evaluation))
     assert bounds[("balanced_accuracy", None, ())] == pytest.approx(1 / len(classes) + margin)
+
+
+def test_a_hierarchy_adds_superclass_metrics_and_floors():
+    hierarchy = Hierarchy.for_classes({"a": "x", "b": "y", "c": "y"}, ["a", "b", "c"])
+    evaluation = _evaluation(
+        min_superclass_recall=0.4, superclass_recall={"y": 0.9}, min_superclass_macro_f1=0.5
+    )
+    config = build_eval_config(["a", "b", "c"], evaluation, hierarchy=hierarchy)
+    names = {
+        m.class_name + ":" + json.loads(m.config).get("name", json.loads(m.config)["kind"])
+        for s in config.metrics_specs
+        for m in s.metrics
+        if m.config
+    }
+    assert {
+        "ClassMetric:superclass_accuracy",
+        "ClassMetric:superclass_balanced_accuracy",
+        "ClassMetric:superclass_macro_f1",
+        "ClassMetric:cross_superclass_errors",
+        "ClassMetric:superclass_recall:x",
+        "ClassMetric:superclass_recall:y",
+    } <= names
+    bounds = _lower_bounds(config)
+    assert bounds[("superclass_recall:x", None, ())] == 0.4
+    assert bounds[("superclass_recall:y", None, ())] == 0.9
+    assert bounds[("superclass_macro_f1", None, ())] == 0.5
+    flat = build_eval_config(["a", "b", "c"], _evaluation())
+    assert not [k for k in _lower_bounds(flat) if k[0].startswith("superclass")]
+    with pytest.raises(
+        ValueError, match="superclass_recall needs a model trained with a class hierarchy"
+    ):
+        build_eval_config(["a", "b", "c"], evaluation)
+
+
+def test_an_unknown_superclass_floor_names_the_superclasses():
+    hierarchy = Hierarchy.for_classes({"a": "x", "b": "y"}, ["a", "b"])
+    with pytest.raises(ValueError, match=r"unknown superclasses \['z'\]; the superclasses are"):
+        build_eval_config(
+            ["a", "b"], _evaluation(superclass_recall={"z": 0.5}), hierarchy=hierarchy
+        )

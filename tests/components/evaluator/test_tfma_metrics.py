@@ -15,7 +15,15 @@ from tensorflow_model_analysis.metrics.multi_class_confusion_matrix_metrics impo
     MatrixEntryKey,
 )
 
-from components.evaluator.tfma_metrics import ARGMAX, PER_CLASS, ClassMetric, counts, value
+from components.evaluator.tfma_metrics import (
+    ARGMAX,
+    PER_CLASS,
+    ClassMetric,
+    counts,
+    cross_superclass_share,
+    superclass_counts,
+    value,
+)
 
 
 def _matrices(labels, predicted) -> dict:
@@ -83,3 +91,35 @@ def test_per_class_metrics_need_a_class_and_kinds_are_checked():
         ClassMetric("recall", 3).computations(model_names=[""], output_names=[""])
     with pytest.raises(ValueError, match="unknown class metric"):
         ClassMetric("auc", 3)
+
+
+def test_superclass_metrics_are_the_metrics_of_the_parents():
+    """Against scikit-learn on labels and predictions mapped to their superclasses."""
+    parent_index = [0, 1, 1, 2, 2, 2]
+    rng = np.random.default_rng(3)
+    labels = rng.choice(6, size=600, p=[0.5, 0.2, 0.1, 0.1, 0.07, 0.03])
+    predicted = np.where(rng.random(600) < 0.6, labels, rng.choice(6, size=600))
+    confusion, examples = counts(_matrices(labels, predicted), 6)
+    upper, upper_examples = superclass_counts(confusion, examples, parent_index)
+    up_labels, up_predicted = np.take(parent_index, labels), np.take(parent_index, predicted)
+    assert value("accuracy", upper, upper_examples, None) == pytest.approx(
+        accuracy_score(up_labels, up_predicted)
+    )
+    assert value("macro_f1", upper, upper_examples, None) == pytest.approx(
+        f1_score(up_labels, up_predicted, average="macro")
+    )
+    _, recall, _, _ = precision_recall_fscore_support(up_labels, up_predicted, labels=range(3))
+    for superclass in range(3):
+        assert value("recall", upper, upper_examples, superclass) == pytest.approx(
+            recall[superclass]
+        )
+    wrong = labels != predicted
+    crossing = (up_labels != up_predicted)[wrong].mean()
+    assert cross_superclass_share(confusion, examples, parent_index) == pytest.approx(crossing)
+
+
+def test_superclass_metrics_need_the_parents():
+    with pytest.raises(ValueError, match="needs the classes' parent_index"):
+        ClassMetric("superclass_macro_f1", 3)
+    with pytest.raises(ValueError, match="only it, takes a superclass"):
+        ClassMetric("superclass_recall", 3, parent_index=[0, 0, 1])

@@ -59,3 +59,53 @@ def test_unknown_loss_and_missing_priors_are_rejected():
         ImbalanceLoss("hinge", [1.0])
     with pytest.raises(ValueError, match="needs the class priors"):
         ImbalanceLoss("logit_adjusted", [1.0])
+
+
+PARENTS = [0, 1, 1]  # class 0 alone, classes 1 and 2 share superclass 1
+
+
+def test_the_superclass_term_adds_the_weighted_log_loss_of_the_summed_probabilities():
+    probabilities = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=1, keepdims=True)
+    superclass_probabilities = np.stack(
+        [probabilities[:, 0], probabilities[:, 1] + probabilities[:, 2]], axis=1
+    )
+    parents = np.take(PARENTS, LABELS)
+    superclass_weights = [0.5, 3.0]
+    loss = ImbalanceLoss(
+        "cross_entropy",
+        [1.0, 2.0, 1.0],
+        parent_index=PARENTS,
+        superclass_weights=superclass_weights,
+        superclass_loss_weight=0.7,
+    )
+    expected = _cross_entropy(LOGITS, LABELS) * np.take([1.0, 2.0, 1.0], LABELS) + 0.7 * np.take(
+        superclass_weights, parents
+    ) * -np.log(superclass_probabilities[np.arange(len(LABELS)), parents])
+    np.testing.assert_allclose(_per_example(loss), expected, rtol=1e-5)
+
+
+def test_a_mistake_within_the_superclass_costs_less_than_one_across():
+    hierarchical = ImbalanceLoss(
+        "cross_entropy",
+        [1.0] * 3,
+        parent_index=PARENTS,
+        superclass_weights=[1.0, 1.0],
+        superclass_loss_weight=1.0,
+    )
+    near, far = np.array([[0.0, 3.0, 0.0]], "float32"), np.array([[3.0, 0.0, 0.0]], "float32")
+    label = np.array([2])  # true class 2: predicting 1 stays in its superclass, 0 does not
+    assert _per_example(hierarchical, label, near) < _per_example(hierarchical, label, far)
+    flat = ImbalanceLoss("cross_entropy", [1.0] * 3)
+    np.testing.assert_allclose(_per_example(flat, label, near), _per_example(flat, label, far))
+
+
+def test_weight_zero_is_the_flat_loss():
+    flat = ImbalanceLoss("focal", [1.0, 2.0, 3.0])
+    zero = ImbalanceLoss(
+        "focal",
+        [1.0, 2.0, 3.0],
+        parent_index=PARENTS,
+        superclass_weights=[1.0, 1.0],
+        superclass_loss_weight=0.0,
+    )
+    np.testing.assert_allclose(_per_example(zero), _per_example(flat))

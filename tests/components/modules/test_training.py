@@ -543,3 +543,32 @@ def test_the_tuners_best_hyperparameters_replace_the_configured_ones(data, tmp_p
     assert used["batch_size"] == config["training"]["batch_size"]  # untuned values stay
     assert summary["tuned"] is True
     assert summary["families"]["mlp"]["epochs_trained"] <= 2
+
+
+def test_with_a_hierarchy_the_mlp_serves_superclass_scores_that_sum_its_classes(data, tmp_path):
+    config = td.custom_config(training={"model": "mlp", "epochs": 3})
+    config["hierarchy"] = {"common": "frequent", "middle": "scarce", "rare": "scarce", "x": "y"}
+    args, model_uri = _run(data, tmp_path, config)
+    assert assets.read_hierarchy(model_uri) == {
+        "superclasses": ["frequent", "scarce"],
+        "parent_index": [0, 1, 1],
+    }
+    summary = assets.read_training_summary(model_uri)
+    assert summary["superclass_of"] == {"common": "frequent", "middle": "scarce", "rare": "scarce"}
+    model = tf.saved_model.load(args.serving_model_dir)
+    examples = tf.constant(td.serialized_examples(data.eval, with_label=False))
+    served = model.signatures["serving_default"](examples=examples)
+    scores = served["scores"].numpy()
+    np.testing.assert_allclose(
+        served["superclass_scores"].numpy(),
+        np.stack([scores[:, 0], scores[:, 1] + scores[:, 2]], axis=1),
+        rtol=1e-6,
+    )
+    assert [s.decode() for s in served["superclasses"].numpy()[0]] == ["frequent", "scarce"]
+
+
+def test_without_a_hierarchy_serving_has_only_the_classes(trained):
+    args, model_uri, _ = trained
+    assert assets.read_hierarchy(model_uri) is None
+    outputs = tf.saved_model.load(args.serving_model_dir).signatures["serving_default"]
+    assert set(outputs.structured_outputs) == {"scores", "classes"}

@@ -114,6 +114,31 @@ def value(kind: str, confusion: np.ndarray, examples: np.ndarray, class_id: int 
     return float(np.mean(per_class[OVERALL[kind]]))
 
 
+def _key_and_class(
+    name: str,
+    per_class: bool,
+    model_name: str,
+    output_name: str,
+    sub_key: metric_types.SubKey | None,
+    example_weighted: bool,
+) -> tuple[metric_types.MetricKey, int | None]:
+    """A metric's key and class id; a per-class metric needs a spec binarized by class."""
+    class_id = sub_key.class_id if sub_key is not None else None
+    if per_class != (class_id is not None):
+        raise ValueError(
+            f"metric {name!r} needs "
+            + ("a MetricsSpec binarized by class_ids" if per_class else "no binarize")
+        )
+    key = metric_types.MetricKey(
+        name=name,
+        model_name=model_name,
+        output_name=output_name,
+        sub_key=sub_key,
+        example_weighted=example_weighted,
+    )
+    return key, class_id
+
+
 def _computations(
     name: str,
     kind: str,
@@ -134,19 +159,9 @@ def _computations(
         example_weighted=example_weighted,
     )
     matrices_key = matrices[-1].keys[-1]
-    key = metric_types.MetricKey(
-        name=name,
-        model_name=model_name,
-        output_name=output_name,
-        sub_key=sub_key,
-        example_weighted=example_weighted,
+    key, class_id = _key_and_class(
+        name, kind in PER_CLASS, model_name, output_name, sub_key, example_weighted
     )
-    class_id = sub_key.class_id if sub_key is not None else None
-    if (kind in PER_CLASS) != (class_id is not None):
-        raise ValueError(
-            f"metric {name!r}: {kind} needs "
-            + ("a MetricsSpec binarized by class_ids" if kind in PER_CLASS else "no binarize")
-        )
 
     def result(metrics):
         confusion, examples = counts(metrics[matrices_key], max(num_classes, (class_id or 0) + 1))
@@ -269,19 +284,9 @@ def _score_computations(
         preprocessors=None,
         combiner=_ScoreHistogramsCombiner(counts_key, num_classes, eval_config),
     )
-    key = metric_types.MetricKey(
-        name=name,
-        model_name=model_name,
-        output_name=output_name,
-        sub_key=sub_key,
-        example_weighted=example_weighted,
+    key, class_id = _key_and_class(
+        name, kind in SCORE_PER_CLASS, model_name, output_name, sub_key, example_weighted
     )
-    class_id = sub_key.class_id if sub_key is not None else None
-    if (kind in SCORE_PER_CLASS) != (class_id is not None):
-        raise ValueError(
-            f"metric {name!r}: {kind} needs "
-            + ("a MetricsSpec binarized by class_ids" if kind in SCORE_PER_CLASS else "no binarize")
-        )
 
     def result(metrics):
         return {key: score_value(kind, metrics[counts_key], class_id)}

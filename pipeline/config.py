@@ -175,7 +175,7 @@ class TrainingConfig(_Section):
     superclass_loss_weight: float = 1.0  # with data.hierarchy: the superclass term; 0 = flat
     posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
     decision_offsets: Text = "none"  # none | macro_f1 | balanced_accuracy: per-class offsets
-    calibration: Text = "none"  # none | temperature (fitted on validation; argmax unchanged)
+    calibration: Text = "temperature"  # none | temperature (validation-fitted; argmax unchanged)
     gbt_max_iterations: int = 200  # boosting rounds; the best on validation is kept
     gbt_learning_rate: float = 0.1
     gbt_max_leaf_nodes: int = 31

@@ -105,7 +105,7 @@ def calibration_summary(
     """For training.json: the temperature, log-loss, classwise ECE and reliability before/after."""
     before, after = softmax(logits, axis=1), softmax(logits / temperature, axis=1)
     return {
-        "temperature": round(temperature, 4),
+        "temperature": float(temperature),  # exactly as exported
         "val_log_loss": [round(log_loss(labels, before), 5), round(log_loss(labels, after), 5)],
         "val_classwise_ece": [
             round(classwise_ece(labels, before), 5),

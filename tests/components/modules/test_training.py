@@ -15,6 +15,7 @@ import keras_tuner
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy.special import softmax
 from sklearn.metrics import balanced_accuracy_score, f1_score
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.utils import io_utils
@@ -397,8 +398,11 @@ def test_the_exported_model_beats_chance_on_eval(trained, data):
 
 @pytest.fixture(scope="module")
 def trained_ensemble(data, tmp_path_factory):
-    # Without the trees' refit, the served model is the one selection scored.
-    config = td.custom_config(training={"model": "ensemble", "gbt_refit": False})
+    # Without the trees' refit, the served model is the one selection scored; and
+    # uncalibrated, so its scores are the ensemble's own.
+    config = td.custom_config(
+        training={"model": "ensemble", "gbt_refit": False, "calibration": "none"}
+    )
     args, model_uri = _run(data, tmp_path_factory.mktemp("run_fn_ensemble"), config)
     return args, model_uri, config
 
@@ -478,9 +482,15 @@ def test_the_served_trees_are_refit_on_all_train_rows_after_selection(
     model = tf.saved_model.load(args.serving_model_dir)
     examples = tf.constant(td.serialized_examples(data.eval, with_label=True))
     eval_columns = model.signatures["transform_features"](examples=examples)
+    # ... with the temperature the default calibration fitted on the validation rows.
+    temperature = summary["calibration"]["temperature"]
+    expected = softmax(
+        np.log(reference.predict_proba(trees.feature_matrix(eval_columns, keys))) / temperature,
+        axis=1,
+    )
     np.testing.assert_allclose(
         model.signatures["serving_default"](examples=examples)["scores"].numpy(),
-        reference.predict_proba(trees.feature_matrix(eval_columns, keys)),
+        expected,
         atol=1e-5,
     )
 
@@ -501,9 +511,17 @@ def test_a_temperature_is_fitted_on_validation_after_the_offsets(trained_with_of
     assert calibrated["temperature"] != 1.0 and 0.05 <= calibrated["temperature"] <= 20
     before, after = calibrated["val_log_loss"]
     assert after <= before  # fitted on exactly these rows
-    plain = assets.read_training_summary(trained[1])["calibration"]  # calibration: none
-    assert plain["temperature"] == 1.0
-    assert plain["val_log_loss"][0] == plain["val_log_loss"][1]
+    default = assets.read_training_summary(trained[1])["calibration"]  # temperature, guarded
+    assert default["kept"] == all(g > 0 for g in default["log_loss_gains_on_the_other_half"])
+    if not default["kept"]:
+        assert default["temperature"] == 1.0
+        assert default["val_log_loss"][0] == default["val_log_loss"][1]
+
+
+def test_calibration_none_serves_the_scores_as_trained(trained_ensemble):
+    summary = assets.read_training_summary(trained_ensemble[1])["calibration"]
+    assert summary["temperature"] == 1.0 and "kept" not in summary
+    assert summary["val_log_loss"][0] == summary["val_log_loss"][1]
 
 
 @pytest.mark.parametrize("run", ["trained", "trained_ensemble", "trained_with_offsets"])

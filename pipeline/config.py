@@ -193,6 +193,8 @@ class SearchSpaceConfig(_Section):
     l1: ListOf[float] = []
     l2: ListOf[float] = [0.0, 1e-5, 1e-4]
     optimizer: ListOf[Text] = []
+    momentum: ListOf[float] = []
+    weight_decay: ListOf[float] = []
     learning_rate: ListOf[float] = [1e-3, 3e-3, 1e-2]
     learning_rate_schedule: ListOf[Text] = []
     batch_size: ListOf[int] = []
@@ -452,6 +454,21 @@ def _gbt_problems(training: TrainingConfig) -> list[str]:
     return problems
 
 
+SEARCH_RANGES = {  # tuning.search_space key -> (is a value in range, the range in words)
+    "depth": (lambda v: v >= 1, ">= 1"),
+    "width": (lambda v: v >= 1, ">= 1"),
+    "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "l1": (lambda v: v >= 0, ">= 0"),
+    "l2": (lambda v: v >= 0, ">= 0"),
+    "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"),
+    "learning_rate": (lambda v: v > 0, "> 0"),
+    "batch_size": (lambda v: v >= 1, ">= 1"),
+    "focal_gamma": (lambda v: v >= 0, ">= 0"),
+    "logit_adjustment_tau": (lambda v: v >= 0, ">= 0"),
+}
+
+
 def _value_problems(config: Config) -> list[str]:
     """The ranges and choices that types alone cannot express, in one list."""
     problems = []
@@ -466,11 +483,10 @@ def _value_problems(config: Config) -> list[str]:
     for key in ("epochs", "batch_size"):
         if getattr(training, key) < 1:
             problems.append(f"training.{key} must be >= 1")
-    batch_sizes = config.tuning.search_space.batch_size
-    if any(size < 1 for size in batch_sizes):
-        problems.append(
-            f"tuning.search_space.batch_size values must each be >= 1, got {batch_sizes}"
-        )
+    for key, (in_range, text) in SEARCH_RANGES.items():
+        values = getattr(config.tuning.search_space, key)
+        if not all(in_range(value) for value in values):
+            problems.append(f"tuning.search_space.{key} values must each be {text}, got {values}")
     if not training.hidden_units or min(training.hidden_units) < 1:
         problems.append("training.hidden_units must be a non-empty list of positive sizes")
     if not 0 <= training.dropout < 1:
@@ -497,11 +513,12 @@ def _value_problems(config: Config) -> list[str]:
         problems.append("training.l1 and l2 must be >= 0 and training.learning_rate > 0")
     if not 0 <= training.momentum < 1:
         problems.append("training.momentum must be in [0, 1)")
-    if "adamw" in [training.optimizer, *config.tuning.search_space.optimizer] and not (
-        training.weight_decay > 0
-    ):
+    space = config.tuning.search_space
+    weight_decays = space.weight_decay or [training.weight_decay]
+    if "adamw" in [training.optimizer, *space.optimizer] and min(weight_decays) <= 0:
         problems.append(
-            "training.optimizer adamw needs training.weight_decay > 0, e.g. 0.004 (Keras' default)"
+            "training.optimizer adamw needs training.weight_decay > 0, e.g. 0.004 (Keras' "
+            "default), and so does every tuning.search_space.weight_decay value"
         )
     problems += _gbt_problems(training)
     if config.tuning.enabled and training.model == "gbt":

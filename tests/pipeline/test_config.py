@@ -149,6 +149,15 @@ def test_keys_the_search_space_leaves_empty_keep_the_training_values():
             r"tuning.search_space.batch_size values must each be >= 1, got \[0, 64\]",
         ),
         (
+            "tuning.search_space.dropout=[0.1, 1.0]",
+            r"tuning.search_space.dropout values must each be in \[0, 1\), got \[0.1, 1.0\]",
+        ),
+        (
+            "tuning.search_space.momentum=[0.9, -0.1]",
+            r"tuning.search_space.momentum values must each be in \[0, 1\)",
+        ),
+        ("tuning.search_space.learning_rate=[0]", r"learning_rate values must each be > 0"),
+        (
             "tuning.search_space.learning_rate_schedule=[cosine, step]",
             r"search_space.learning_rate_schedule must be one of constant, cosine, plateau, "
             r"got 'step'",
@@ -172,6 +181,14 @@ def test_keys_the_search_space_leaves_empty_keep_the_training_values():
 def test_bad_imbalance_settings(override, message):
     with pytest.raises(BadInputError, match=message):
         load_config(None, [override])
+
+
+def test_a_searched_adamw_needs_every_searched_weight_decay_above_zero():
+    adamw = ["training.weight_decay=0.004", "tuning.search_space.optimizer=[adam, adamw]"]
+    with pytest.raises(BadInputError, match=r"every tuning.search_space.weight_decay value"):
+        load_config(None, [*adamw, "tuning.search_space.weight_decay=[0.0, 0.01]"])
+    config = load_config(None, [*adamw, "tuning.search_space.weight_decay=[0.001, 0.01]"])
+    assert config.tuning.search_space.weight_decay == [0.001, 0.01]
 
 
 def test_a_column_is_either_categorical_or_numeric():

@@ -181,15 +181,21 @@ def test_every_trial_trains_with_the_imbalance_loss_and_class_weights(data, tmp_
         assert len(set(model.loss.class_weights)) == 3  # imbalanced counts, distinct weights
 
 
-def test_the_optimizer_and_l1_are_searchable(data, tmp_path):
-    search_space = {"optimizer": ["sgd", "rmsprop"], "l1": [0.0, 1e-4]}
+def test_the_optimizer_its_parameters_and_l1_are_searchable(data, tmp_path):
+    search_space = {
+        "optimizer": ["sgd", "rmsprop"],
+        "momentum": [0.0, 0.5],
+        "weight_decay": [0.0, 0.01],
+        "l1": [0.0, 1e-4],
+    }
     result, _ = _tune(data, tmp_path, search_space=search_space)
     trial = keras_tuner.HyperParameters()
-    trial.Choice("optimizer", search_space["optimizer"])
-    trial.Choice("l1", search_space["l1"])
-    trial.values.update({"optimizer": "rmsprop", "l1": 1e-4})
+    for name, choices in search_space.items():
+        trial.Choice(name, choices)
+    trial.values.update({"optimizer": "rmsprop", "momentum": 0.5, "weight_decay": 0.01, "l1": 1e-4})
     model = result.tuner.hypermodel.build(trial)
     assert type(model.optimizer) is keras.optimizers.RMSprop
+    assert model.optimizer.momentum == 0.5 and model.optimizer.weight_decay == 0.01
     penalties = [layer.kernel_regularizer for layer in model.layers if hasattr(layer, "units")]
     assert any(penalty is not None and penalty.l1 == pytest.approx(1e-4) for penalty in penalties)
 

@@ -34,7 +34,7 @@ def export_model(
     temperature: float = 1.0,
     hierarchy: Hierarchy | None = None,
 ) -> None:
-    """Saves the model with its serving, transform and evaluation signatures.
+    """Saves the model with its serving and transform signatures.
 
     Args:
       model: maps transformed features to class logits.

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import apache_beam as beam
+import tensorflow as tf
 from apache_beam.io.filesystems import FileSystems
 from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -30,7 +31,13 @@ from components.example_gen.csv_audit import PLAIN_CSV, CsvFormat, csv_records
 from components.modules import assets
 from components.modules.errors import BadInputError
 from pipeline.config import Config
-from pipeline.preflight import column_hint, csv_files, csv_header, require_columns
+from pipeline.preflight import (
+    column_hint,
+    csv_files,
+    csv_header,
+    require_columns,
+    shared_header,
+)
 
 PREDICTED_CLASS = "predicted_class"
 SCORE = "score"
@@ -146,8 +153,6 @@ def to_example(
 ) -> bytes:
     """A serialized tf.Example of the `kinds` columns of one row (CSV text or pandas values),
     typed like ExampleGen's; missing values are left out."""
-    import tensorflow as tf  # workers and the host: only once the input is checked
-
     example = tf.train.Example()
     for name, kind in kinds.items():
         value = feature_value(row.get(name), kind, csv_format)
@@ -172,12 +177,7 @@ def check_data(files: list[str], model: ServedModel, id_columns: Sequence[str], 
 
     The label column, present or not, is ignored, and so is any column the model does not read.
     """
-    columns = csv_header(files[0], csv_format)
-    for other in files[1:]:
-        if csv_header(other, csv_format) != columns:
-            raise BadInputError(
-                f"{other} has a different header than {files[0]}; all files must share columns"
-            )
+    columns = shared_header(files, lambda path: csv_header(path, csv_format))
     missing = [name for name in model.kinds if name not in columns]
     if missing:
         lowered = {column.lower(): column for column in columns}
@@ -295,14 +295,10 @@ class ScoreBatches(beam.DoFn):
         self._model_path = model_path
 
     def setup(self):
-        import tensorflow as tf
-
         self._model = tf.saved_model.load(self._model_path)  # kept: the signature needs it
         self._serve = self._model.signatures["serving_default"]
 
     def process(self, batch: list[tuple[str, list[str], bytes]]) -> Iterable[str]:
-        import tensorflow as tf
-
         sources, ids, examples = zip(*batch, strict=True)
         outputs = {
             key: value.numpy()

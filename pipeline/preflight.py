@@ -13,6 +13,7 @@ import difflib
 import itertools
 import os
 import tempfile
+from collections.abc import Callable
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -92,12 +93,7 @@ def preflight(config: Config) -> list[str]:
         raise BadInputError(
             f"no non-empty CSV files ({CSV_PATTERN}) under {data.path!r}; check --data"
         )
-    columns = _header(files[0], data)
-    for other in files[1:]:
-        if _header(other, data) != columns:
-            raise BadInputError(
-                f"{other} has a different header than {files[0]}; all files must share columns"
-            )
+    columns = shared_header(files, lambda path: _header(path, data))
     require_columns(data.exclude_columns, columns, "excluded column", "data.exclude_columns")
     require_columns(
         data.categorical_columns, columns, "categorical column", "data.categorical_columns"
@@ -129,6 +125,17 @@ def csv_header(path: str, csv_format: CsvFormat) -> list[str]:
             )
     columns = read_csv_header(path, csv_format)
     check_header(columns, path)
+    return columns
+
+
+def shared_header(files: list[str], header: Callable[[str], list[str]]) -> list[str]:
+    """The header of every file, which must be the same; `header` reads and checks one."""
+    columns = header(files[0])
+    for other in files[1:]:
+        if header(other) != columns:
+            raise BadInputError(
+                f"{other} has a different header than {files[0]}; all files must share columns"
+            )
     return columns
 
 

@@ -272,3 +272,28 @@ def test_bad_input_writes_nothing(output, tmp_path):
     with pytest.raises(BadInputError, match="feature column 'x'"):
         predict(_config(data, output, "data.exclude_columns=[id]"), None, str(destination))
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_files_of_a_folder_must_share_a_header(tmp_path):
+    first = _write(tmp_path / "a.csv", "x,c\n1,red\n")
+    second = _write(tmp_path / "b.csv", "c,x\nred,1\n")
+    with pytest.raises(BadInputError, match="b.csv has a different header than .*a.csv"):
+        check_data(first + second, _model(), [], CsvFormat())
+
+
+def test_predict_runs_on_the_configured_beam_runner_with_worker_processes(output, tmp_path):
+    data = tmp_path / "new.csv"
+    data.write_text("x;c\n" + "".join(f"{i},5;red\n" for i in range(50)))
+    config = _config(
+        data,
+        output,
+        "beam.direct_running_mode=multi_processing",
+        "beam.direct_num_workers=2",
+        "data.delimiter=;",
+        "data.decimal=,",
+    )
+    written, _ = predict(config, None, str(tmp_path / "p.csv"))
+    with open(written) as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(int(row[ROW].split(":")[1]) for row in rows) == list(range(2, 52))
+    assert all(row["predicted_class"] == "high" for row in rows)  # x >= 0.5 and red

@@ -48,6 +48,7 @@ SUPERCLASS_SCORE_PREFIX = "superclass_score_"
 ROW = "row"  # file:line of each input row, when there are no ID columns
 BATCH_SIZE = 1024  # rows per call of the serving signature, at most
 MAX_LISTED = 3  # bad cells listed per message
+_KIND_NAMES = {schema_pb2.INT: "integers", schema_pb2.FLOAT: "numbers", schema_pb2.BYTES: "text"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,7 +156,12 @@ def to_example(
     typed like ExampleGen's; missing values are left out."""
     example = tf.train.Example()
     for name, kind in kinds.items():
-        value = feature_value(row.get(name), kind, csv_format)
+        try:
+            value = feature_value(row.get(name), kind, csv_format)
+        except ValueError as error:
+            raise ValueError(
+                f"column {name!r} holds {row.get(name)!r}, not {_KIND_NAMES[kind]} ({error})"
+            ) from None
         if value is None:
             continue
         feature = example.features.feature[name]
@@ -166,9 +172,6 @@ def to_example(
         else:
             feature.bytes_list.value.append(value)
     return example.SerializeToString()
-
-
-_KIND_NAMES = {schema_pb2.INT: "integers", schema_pb2.FLOAT: "numbers", schema_pb2.BYTES: "text"}
 
 
 def check_data(files: list[str], model: ServedModel, id_columns: Sequence[str], csv_format):
@@ -309,8 +312,14 @@ class ScoreBatches(beam.DoFn):
 
 
 def _typed(source_and_row, kinds, id_columns, csv_format):
+    """(source, ID cells, serialized example) of one row; a cell the model cannot take (in a
+    remote file: local ones were checked whole) stops the job naming file, line and column."""
     source, row = source_and_row
-    return source, [row.get(name, "") for name in id_columns], to_example(row, kinds, csv_format)
+    try:
+        example = to_example(row, kinds, csv_format)
+    except ValueError as error:
+        raise BadInputError(f"{source}: {error}") from None
+    return source, [row.get(name, "") for name in id_columns], example
 
 
 def build_pipeline(

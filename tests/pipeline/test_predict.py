@@ -75,6 +75,11 @@ def test_examples_hold_the_model_columns_typed_and_leave_missing_values_out():
     assert list(features["c"].bytes_list.value) == [b"red"]
 
 
+def test_a_cell_the_model_cannot_take_names_its_column():
+    with pytest.raises(ValueError, match=r"column 'n' holds '2.5', not integers"):
+        to_example({"n": "2.5"}, {"n": INT})
+
+
 def _model(superclasses=()) -> ServedModel:
     kinds = {"x": FLOAT, "c": BYTES}
     return ServedModel("m", kinds, frozenset({"x"}), CLASSES, list(superclasses))

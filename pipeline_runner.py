@@ -4,6 +4,8 @@
         [--output DIR] [--set section.key=value ...]
     python pipeline_runner.py gate [--output DIR]
     python pipeline_runner.py report [--output DIR]
+    python pipeline_runner.py predict --data PATH [--output DIR] [--model DIR]
+        [--predictions FILE] [--config FILE] [--set section.key=value ...]
     python pipeline_runner.py compile --target vertex --output FILE [--config FILE]
         [--data PATH] [--label NAME] [--set section.key=value ...]
     python pipeline_runner.py submit --spec FILE [--config FILE] [--set ...] [--wait]
@@ -46,6 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--output", default="output", help="the run's output directory")
     report = commands.add_parser("report", help="write an HTML report of the latest run")
     report.add_argument("--output", default="output", help="the run's output directory")
+    predict = commands.add_parser(
+        "predict", help="score a CSV with the latest pushed model (or --model), on Beam"
+    )
+    predict.add_argument("--data", help="CSV file (plain or .gz) or folder of CSV files")
+    predict.add_argument("--output", help="the run's output directory (default: ./output)")
+    predict.add_argument("--model", help="a SavedModel directory instead of the latest pushed one")
+    predict.add_argument(
+        "--predictions", help="the CSV file to write (default: OUTPUT/predictions/<data>.csv)"
+    )
+    predict.add_argument("--label", help="the label column, if the data has it (ignored)")
+    predict.add_argument("--config", help="YAML config file: data (CSV options, ID columns), beam")
+    predict.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     compile_ = commands.add_parser(
         "compile", help="compile the same pipeline for Vertex AI / Kubeflow Pipelines v2"
     )
@@ -65,17 +79,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace) -> ExitCode:
+def _config(args: argparse.Namespace):
+    """The config of `run` and `predict`: the YAML file, --set, then the flags."""
     from pipeline.config import load_config
-    from pipeline.runners import run_local
 
-    config = load_config(
+    return load_config(
         args.config,
         args.set,
         data__path=args.data,
         data__label=args.label,
         pipeline__output=args.output,
     )
+
+
+def _run(args: argparse.Namespace) -> ExitCode:
+    from pipeline.runners import run_local
+
+    config = _config(args)
     outcome = run_local(config)
     from pipeline.render import console_summary  # TensorFlow: only once the input is checked
     from pipeline.verdict import verdict
@@ -141,6 +161,15 @@ def _report(args: argparse.Namespace) -> ExitCode:
     return ExitCode.SUCCESS
 
 
+def _predict(args: argparse.Namespace) -> ExitCode:
+    from pipeline.predict import predict
+
+    config = _config(args)
+    written, model = predict(config, args.model, args.predictions)
+    print(f"Wrote {written} (model {model.path})")
+    return ExitCode.SUCCESS
+
+
 def _compile(args: argparse.Namespace) -> ExitCode:
     from pipeline.config import load_config
     from pipeline.vertex import compile_vertex
@@ -163,6 +192,7 @@ COMMANDS = {
     "run": _run,
     "gate": _gate,
     "report": _report,
+    "predict": _predict,
     "compile": _compile,
     "submit": _submit,
 }
@@ -171,8 +201,9 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info and warnings
-    # `run` sends them to its log file itself; gate and report print only their own lines.
-    quiet = args.command in ("gate", "report")
+    # `run` sends them to its log file itself; gate, report and predict print only their own
+    # lines.
+    quiet = args.command in ("gate", "report", "predict")
     try:
         with _native_stderr_silenced() if quiet else contextlib.nullcontext():
             return int(COMMANDS[args.command](args))

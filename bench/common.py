@@ -24,6 +24,8 @@ from sklearn.model_selection import train_test_split
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.utils import io_utils
 
+from pipeline.predict import to_example
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA_DIR = os.path.join(REPO, "data")
 LABELS = {
@@ -80,22 +82,7 @@ def scores(y_true, y_pred, classes) -> dict:
 def to_examples(frame: pd.DataFrame, schema: schema_pb2.Schema, label: str) -> list[bytes]:
     """tf.Examples typed like ExampleGen's (from the run's schema), without the label."""
     kinds = {f.name: f.type for f in schema.feature if f.name != label}
-    examples = []
-    for row in frame.to_dict("records"):
-        example = tf.train.Example()
-        for name, kind in kinds.items():
-            value = row[name]
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                continue
-            feature = example.features.feature[name]
-            if kind == schema_pb2.INT:
-                feature.int64_list.value.append(int(value))
-            elif kind == schema_pb2.FLOAT:
-                feature.float_list.value.append(float(value))
-            else:
-                feature.bytes_list.value.append(str(value).encode())
-        examples.append(example.SerializeToString())
-    return examples
+    return [to_example(row, kinds) for row in frame.to_dict("records")]
 
 
 def named_classes(out: dict[str, tf.Tensor]) -> np.ndarray:

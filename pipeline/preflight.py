@@ -13,6 +13,7 @@ import difflib
 import itertools
 import os
 import tempfile
+from collections.abc import Callable
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -92,18 +93,13 @@ def preflight(config: Config) -> list[str]:
         raise BadInputError(
             f"no non-empty CSV files ({CSV_PATTERN}) under {data.path!r}; check --data"
         )
-    columns = _header(files[0], data)
-    for other in files[1:]:
-        if _header(other, data) != columns:
-            raise BadInputError(
-                f"{other} has a different header than {files[0]}; all files must share columns"
-            )
-    _require_columns(data.exclude_columns, columns, "excluded column", "data.exclude_columns")
-    _require_columns(
+    columns = shared_header(files, lambda path: _header(path, data))
+    require_columns(data.exclude_columns, columns, "excluded column", "data.exclude_columns")
+    require_columns(
         data.categorical_columns, columns, "categorical column", "data.categorical_columns"
     )
-    _require_columns(data.numeric_columns, columns, "numeric column", "data.numeric_columns")
-    _require_columns(config.evaluation.slices, columns, "slice column", "evaluation.slices")
+    require_columns(data.numeric_columns, columns, "numeric column", "data.numeric_columns")
+    require_columns(config.evaluation.slices, columns, "slice column", "evaluation.slices")
     parents = read_hierarchy(data.hierarchy) if data.hierarchy else None
     local = [path for path in files if "://" not in path]
     if local:
@@ -116,8 +112,9 @@ def preflight(config: Config) -> list[str]:
     return columns
 
 
-def _header(path: str, data: DataConfig) -> list[str]:
-    """The file's checked header, which must hold the label column."""
+def csv_header(path: str, csv_format: CsvFormat) -> list[str]:
+    """The file's header, checked: a CSV file (not gzip, zip or UTF-16 under a .csv name), with
+    every column named once."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
         start = raw.read(4)
     for magic, kind in MAGIC_BYTES.items():
@@ -126,11 +123,28 @@ def _header(path: str, data: DataConfig) -> list[str]:
                 f"{path} is {kind}, not a CSV file: export or decompress it to CSV (UTF-8 or "
                 "another byte-per-character encoding), or name a gzipped CSV file *.csv.gz"
             )
-    columns = read_csv_header(path, data.csv_format())
+    columns = read_csv_header(path, csv_format)
     check_header(columns, path)
+    return columns
+
+
+def shared_header(files: list[str], header: Callable[[str], list[str]]) -> list[str]:
+    """The header of every file, which must be the same; `header` reads and checks one."""
+    columns = header(files[0])
+    for other in files[1:]:
+        if header(other) != columns:
+            raise BadInputError(
+                f"{other} has a different header than {files[0]}; all files must share columns"
+            )
+    return columns
+
+
+def _header(path: str, data: DataConfig) -> list[str]:
+    """The file's checked header, which must hold the label column."""
+    columns = csv_header(path, data.csv_format())
     if data.label not in columns:
-        hint = _label_hint(path, data.label, data.csv_format())
-        _require_columns([data.label], columns, "label column", "--label", hint)
+        hint = column_hint(path, data.label, data.csv_format())
+        require_columns([data.label], columns, "label column", "--label", hint)
     skipped = {data.label, *data.exclude_columns}
     features = [column for column in columns if column not in skipped]
     if not features:
@@ -142,9 +156,9 @@ def _header(path: str, data: DataConfig) -> list[str]:
     return columns
 
 
-def _label_hint(path: str, label: str, csv_format: CsvFormat) -> str:
-    """Where the label is when the header lacks it: under another delimiter, or on a later
-    line (a title above the header)."""
+def column_hint(path: str, label: str, csv_format: CsvFormat) -> str:
+    """Where a column (the label) is when the header lacks it: under another delimiter, or on
+    a later line (a title above the header)."""
     lines = decoded_lines(path, csv_format.encoding)
     try:
         first = list(itertools.islice(lines, SNIFFED_LINES))
@@ -198,9 +212,10 @@ def _check_output(path: str) -> None:
         ) from None
 
 
-def _require_columns(
+def require_columns(
     names: list[str], columns: list[str], what: str, option: str, hint: str = ""
 ) -> None:
+    """Raises BadInputError for the first of `names` not in `columns`, with close matches."""
     for name in names:
         if name not in columns:
             close = difflib.get_close_matches(name, columns, n=3, cutoff=0.5)

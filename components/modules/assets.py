@@ -25,6 +25,9 @@ HIERARCHY_FILE = "assets.extra/hierarchy.json"
 SCHEMA_FILE = "assets.extra/schema.pbtxt"
 """The schema the model was trained with; the next run's DataGate checks new data against it."""
 
+SERVING_FEATURES_FILE = "assets.extra/serving_features.json"
+"""The raw columns serving_default parses (the schema's, less the label and excluded columns)."""
+
 
 def write_json(export_dir: str, relative_path: str, value: Any) -> None:
     path = os.path.join(export_dir, relative_path)
@@ -33,11 +36,14 @@ def write_json(export_dir: str, relative_path: str, value: Any) -> None:
         json.dump(value, f, indent=2)
 
 
-def _read_json(model_uri: str, relative_path: str) -> Any:
-    with tf.io.gfile.GFile(
-        os.path.join(path_utils.serving_model_path(model_uri), relative_path)
-    ) as f:
+def read_exported_json(export_dir: str, relative_path: str) -> Any:
+    """A JSON file beside the SavedModel in `export_dir` (e.g. a pushed model's directory)."""
+    with tf.io.gfile.GFile(os.path.join(export_dir, relative_path)) as f:
         return json.load(f)
+
+
+def _read_json(model_uri: str, relative_path: str) -> Any:
+    return read_exported_json(path_utils.serving_model_path(model_uri), relative_path)
 
 
 def read_class_names(model_uri: str) -> list[str]:
@@ -58,7 +64,12 @@ def read_training_summary(model_uri: str) -> dict[str, Any]:
 
 def read_schema(model_uri: str) -> schema_pb2.Schema | None:
     """The schema a model was trained with, or None for a model exported without one."""
-    path = os.path.join(path_utils.serving_model_path(model_uri), SCHEMA_FILE)
+    return read_exported_schema(path_utils.serving_model_path(model_uri))
+
+
+def read_exported_schema(export_dir: str) -> schema_pb2.Schema | None:
+    """read_schema for the SavedModel in `export_dir` (e.g. a pushed model's directory)."""
+    path = os.path.join(export_dir, SCHEMA_FILE)
     if not tf.io.gfile.exists(path):
         return None
     return io_utils.parse_pbtxt_file(path, schema_pb2.Schema())

@@ -92,6 +92,7 @@ def export_model(
         },
     )
     assets.write_json(export_dir, assets.CLASS_NAMES_FILE, class_names)
+    assets.write_json(export_dir, assets.SERVING_FEATURES_FILE, sorted(serving_spec))
     if hierarchy is not None:
         assets.write_json(export_dir, assets.HIERARCHY_FILE, hierarchy.to_json())
     logging.info("Exported model with classes %s to %s", class_names, export_dir)

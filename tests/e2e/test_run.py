@@ -21,9 +21,12 @@ from sklearn.metrics import (
     f1_score,
     roc_auc_score,
 )
+from tensorflow_metadata.proto.v0 import schema_pb2
 
+from components.modules import assets
 from components.modules.errors import ExitCode
 from pipeline.outcome import read_evaluation
+from tests.conftest import DATA, stratified_sample
 from tests.e2e.conftest import (
     FAST,
     assert_metrics_written,
@@ -74,6 +77,67 @@ def test_shuttle_int_labels_are_pushed_with_class_names(shuttle_run):
     (log,) = glob.glob(os.path.join(output, "logs", "*.log"))
     with open(log) as f:  # local Beam workers need no TFX package built for them
         assert "Attempting to infer TFX Python dependency" not in f.read()
+
+
+def test_predict_scores_held_out_rows_as_serving_default_does(shuttle_run, tmp_path):
+    output, result = shuttle_run
+    assert result.returncode == ExitCode.SUCCESS, result.stderr + result.stdout
+    frame = pd.read_csv(os.path.join(DATA, "shuttle.csv.gz"))
+    held_out = frame.drop(stratified_sample(frame, "target", 150).index)  # rows never seen
+    held_out = held_out.groupby("target").head(40).sample(frac=1, random_state=1)
+    held_out.insert(0, "id", [f"row{i}" for i in held_out.index])  # the label stays: ignored
+    data = tmp_path / "new.csv.gz"
+    held_out.to_csv(data, index=False)
+    written = tmp_path / "predictions" / "new.csv"
+    args = ["--data", str(data), "--output", output, "--predictions", str(written)]
+    done = run_cli(*args, "--set", "data.exclude_columns=[id]", command="predict")
+    assert done.returncode == ExitCode.SUCCESS, done.stderr + done.stdout
+    version = pushed_versions(output)[-1]
+    assert f"Wrote {written} (model {version})" in done.stdout
+    predictions = pd.read_csv(written, dtype=str).set_index("id")
+    assert sorted(predictions.index) == sorted(held_out["id"])
+
+    # The same rows through the pushed model's signature, typed from its own schema here.
+    model = tf.saved_model.load(version)
+    kinds = {f.name: f.type for f in assets.read_exported_schema(version).feature}
+    examples = []
+    for row in held_out.to_dict("records"):
+        example = tf.train.Example()
+        for name, kind in kinds.items():
+            if name in ("target", "id"):
+                continue
+            feature = example.features.feature[name]
+            if kind == schema_pb2.FLOAT:
+                feature.float_list.value.append(row[name])
+            else:
+                feature.int64_list.value.append(int(row[name]))
+        examples.append(example.SerializeToString())
+    served = model.signatures["serving_default"](examples=tf.constant(examples))
+    scores = served["scores"].numpy()
+    classes = served["classes"].numpy()[0].astype(str)
+    in_order = predictions.loc[held_out["id"]]
+    assert list(predictions.columns) == [
+        "predicted_class",
+        "score",
+        *(f"score_{name}" for name in classes),
+    ]
+    for position, name in enumerate(classes):
+        np.testing.assert_allclose(
+            in_order[f"score_{name}"].astype(float), scores[:, position], rtol=0, atol=1e-6
+        )
+    np.testing.assert_allclose(in_order["score"].astype(float), scores.max(axis=1), atol=1e-6)
+    assert list(in_order["predicted_class"]) == list(classes[scores.argmax(axis=1)])
+    assert (in_order["predicted_class"] == held_out["target"].astype(str).values).mean() > 0.5
+
+    # A feature column missing: named with the fix, exit code 2, no file written.
+    held_out.drop(columns=["A3"]).to_csv(data, index=False)
+    missing = tmp_path / "missing" / "new.csv"
+    args = ["--data", str(data), "--output", output, "--predictions", str(missing)]
+    bad = run_cli(*args, "--set", "data.exclude_columns=[id]", command="predict")
+    assert bad.returncode == ExitCode.BAD_INPUT, bad.stderr + bad.stdout
+    assert f"error: feature column 'A3' of the model at {version} is not in the data" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert not os.path.exists(missing.parent)
 
 
 def test_rows_are_counted_at_every_step_and_agree(shuttle_run, shuttle_sample):

@@ -34,3 +34,13 @@ def test_served_schema_is_read_from_the_model_and_absent_for_older_models(tmp_pa
     os.makedirs(os.path.dirname(path))
     tfdv.write_schema_text(schema, path)
     assert assets.read_schema(model.uri) == schema
+
+
+def test_a_pushed_model_directory_is_read_as_it_is(tmp_path):
+    assert assets.read_exported_schema(str(tmp_path)) is None
+    assets.write_json(str(tmp_path), assets.SERVING_FEATURES_FILE, ["a", "b"])
+    assert assets.read_exported_json(str(tmp_path), assets.SERVING_FEATURES_FILE) == ["a", "b"]
+    schema = schema_pb2.Schema()
+    schema.feature.add(name="speed", type=schema_pb2.INT)
+    tfdv.write_schema_text(schema, os.path.join(str(tmp_path), assets.SCHEMA_FILE))
+    assert assets.read_exported_schema(str(tmp_path)) == schema

@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 from sklearn.metrics import balanced_accuracy_score
 
-from components.modules import ensemble, features
+from components.modules import assets, ensemble, features
 from components.modules.class_weights import class_priors
 from components.modules.ensemble import ProbabilityAverage
 from components.modules.export import export_model
@@ -107,6 +107,13 @@ def test_serving_default_takes_examples_without_label_and_returns_scores_and_cla
     assert (outputs["scores"] >= 0).all()
     assert outputs["classes"].shape == (n, k)
     assert all([c.decode() for c in row] == training.class_names for row in outputs["classes"])
+
+
+def test_the_columns_serving_default_parses_are_written_beside_the_model(exported, data):
+    dirs, _ = exported
+    served = assets.read_exported_json(dirs[0.0], assets.SERVING_FEATURES_FILE)
+    raw = set(data.transform_output.raw_feature_spec())
+    assert served == sorted(raw - {td.LABEL, "row_id"})
 
 
 def test_transform_features_gives_the_label_index_in_score_order(loaded, exported, data):

@@ -7,6 +7,7 @@ through the real preprocessing_fn, with FnArgs built the way TFX builds them.
 """
 
 import collections
+import dataclasses
 import json
 import os
 
@@ -23,6 +24,7 @@ from tfx.utils import io_utils
 from components.modules import assets, ensemble, features, trees
 from components.modules.class_weights import class_weights
 from components.modules.features import QUANTILE_POSITIONS_KEY as QUANTILE_POSITIONS
+from components.modules.hierarchy import Hierarchy
 from components.modules.training import (
     SelectionSplit,
     TrainingData,
@@ -564,7 +566,7 @@ def test_the_tuners_best_hyperparameters_replace_the_configured_ones(data, tmp_p
 
 
 def test_with_a_hierarchy_the_mlp_serves_superclass_scores_that_sum_its_classes(data, tmp_path):
-    config = td.custom_config(training={"model": "mlp", "epochs": 3})
+    config = td.custom_config(training={"model": "mlp", "epochs": 3, "superclass_loss_weight": 1.0})
     config["hierarchy"] = {"common": "frequent", "middle": "scarce", "rare": "scarce", "x": "y"}
     args, model_uri = _run(data, tmp_path, config)
     assert assets.read_hierarchy(model_uri) == {
@@ -590,3 +592,23 @@ def test_without_a_hierarchy_serving_has_only_the_classes(trained):
     assert assets.read_hierarchy(model_uri) is None
     outputs = tf.saved_model.load(args.serving_model_dir).signatures["serving_default"]
     assert set(outputs.structured_outputs) == {"scores", "classes"}
+
+
+def test_with_a_hierarchy_the_mlp_loss_adds_the_superclass_term(training_data):
+    parents = {"common": "frequent", "middle": "scarce", "rare": "scarce"}
+    data = dataclasses.replace(
+        training_data, hierarchy=Hierarchy.for_classes(parents, training_data.class_names)
+    )
+    hparams = _training(superclass_loss_weight=0.5)
+    loss = build_and_compile(data, hparams, steps=10).loss
+    assert loss.superclass_loss_weight == 0.5 and loss.parent_index == [0, 1, 1]
+    superclass_counts = data.hierarchy.superclass_counts(data.class_counts)
+    expected = class_weights(
+        superclass_counts,
+        hparams["class_weights"],
+        beta=hparams["effective_number_beta"],
+        max_weight=hparams["max_class_weight"],
+    )
+    np.testing.assert_allclose(loss.superclass_weights, expected)
+    flat = build_and_compile(data, _training(), steps=10).loss  # weight 0 by default
+    assert flat.superclass_loss_weight == 0.0

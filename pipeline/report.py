@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from components.class_skew.analysis import label_text
 from components.evaluator.eval_config import class_floor
 from components.evaluator.tfma_metrics import superclass_counts
+from components.modules.hierarchy import Hierarchy
 from pipeline.learning_curves import ADVICE, diagnose
 from pipeline.outcome import RunOutcome
 from pipeline.render import COLUMNS, TEMPLATES, markdown
@@ -95,11 +96,10 @@ def plot_confusion_matrices(matrix: np.ndarray, class_names: list[str]) -> str:
 
 def superclass_confusion(evaluation) -> tuple[list[str], np.ndarray]:
     """Superclass names and the [actual, predicted] counts one level up."""
-    superclasses = sorted(set(evaluation.superclass_of.values()))
-    parent_index = [superclasses.index(evaluation.superclass_of[c]) for c in evaluation.class_names]
+    hierarchy = Hierarchy.for_classes(dict(evaluation.superclass_of), evaluation.class_names)
     examples = evaluation.confusion.sum(axis=1)
-    matrix, _ = superclass_counts(evaluation.confusion, examples, parent_index)
-    return superclasses, matrix.astype(np.int64)
+    matrix, _ = superclass_counts(evaluation.confusion, examples, list(hierarchy.parent_index))
+    return list(hierarchy.superclasses), matrix.astype(np.int64)
 
 
 def plot_score_curves(class_curves: dict, class_metrics: dict) -> str:

@@ -1,8 +1,9 @@
 """Runs the pipeline locally with LocalDagRunner on Beam.
 
-The console shows one line per component with its duration; TensorFlow, Beam
-and Keras output (Python logging and anything written to stdout/stderr,
-including C++ logs) goes to a log file under OUTPUT/logs.
+The console shows one line per component with its duration and progress
+inside long ones (pipeline/console.py); TensorFlow, Beam and Keras output
+(Python logging and anything written to stdout/stderr, including C++ logs)
+goes to a log file under OUTPUT/logs.
 """
 
 import contextlib
@@ -19,32 +20,10 @@ from absl import logging as absl_logging
 
 from components.modules.errors import ExitCode, PipelineError
 from pipeline.config import Config
+from pipeline.console import BEAM_STAGE_LOGGER, ComponentConsole
 
 if TYPE_CHECKING:
     from pipeline.outcome import RunOutcome
-
-
-class _ComponentProgress(logging.Handler):
-    """Turns LocalDagRunner's 'Component X is running/finished' logs into console lines."""
-
-    def __init__(self, console: TextIO):
-        super().__init__(logging.INFO)
-        self._console = console
-        self._started: dict[str, float] = {}
-        self._cached = False
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == "Component %s is running.":
-            self._started[record.args[0]] = time.monotonic()
-            self._cached = False
-            self._console.write(f"  {record.args[0]:<28} ")
-            self._console.flush()  # show the running component before it finishes
-        elif record.msg == "A cached execution %d is used.":
-            self._cached = True
-        elif record.msg == "Component %s is finished.":
-            elapsed = time.monotonic() - self._started.pop(record.args[0], time.monotonic())
-            note = "  (cached)" if self._cached else ""
-            self._console.write(f"{elapsed:6.1f} s{note}\n")
 
 
 @contextlib.contextmanager
@@ -60,12 +39,16 @@ def _logs_to_file(log_path: str) -> Iterator[None]:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         file_handler = logging.StreamHandler(log)
+        file_handler.setLevel(logging.INFO)  # the Beam stages below are for the console only
         file_handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
         )
-        progress = _ComponentProgress(console)
+        progress = ComponentConsole(console)
         root.handlers = [file_handler, progress]
         root.setLevel(logging.INFO)
+        beam_stages = logging.getLogger(BEAM_STAGE_LOGGER)
+        saved_beam_level = beam_stages.level
+        beam_stages.setLevel(logging.DEBUG)
         # TF's SavedModel writer resets absl's level to absl's verbosity flag,
         # which defaults to WARNING and would hide the runner's progress logs.
         saved_verbosity = absl_logging.get_verbosity()
@@ -77,6 +60,8 @@ def _logs_to_file(log_path: str) -> Iterator[None]:
             sys.stdout.flush()
             sys.stderr.flush()
             root.handlers, root.level = saved_handlers, saved_level
+            beam_stages.setLevel(saved_beam_level)
+            progress.close()
             absl_logging.set_verbosity(saved_verbosity)
             os.dup2(saved_stdout, 1)
             os.dup2(saved_stderr, 2)

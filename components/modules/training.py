@@ -25,7 +25,7 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from components.modules import assets, calibration, ensemble, features, offsets, trees
+from components.modules import assets, calibration, ensemble, features, offsets, progress, trees
 from components.modules.class_weights import class_priors, class_weights
 from components.modules.export import export_model
 from components.modules.hierarchy import Hierarchy
@@ -208,6 +208,22 @@ def learning_rate_callbacks(
     ]
 
 
+class EpochProgress(keras.callbacks.Callback):
+    """Reports each epoch of a Keras fit with its validation macro-F1."""
+
+    def __init__(self, what: str = "epoch"):
+        super().__init__()
+        self.what = what
+
+    def on_train_begin(self, logs=None) -> None:
+        self.progress = progress.Progress(self.what, self.params["epochs"], at_most=True)
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        score = (logs or {}).get("val_macro_f1")
+        detail = f"val macro-F1 {score:.3f}" if score is not None else ""
+        self.progress.step(epoch + 1, detail)
+
+
 def fit_steps(examples: int, hparams: dict[str, Any], epochs: int) -> int:
     """Optimiser steps of `epochs` epochs over `examples` rows."""
     return math.ceil(examples / hparams["batch_size"]) * epochs
@@ -339,6 +355,7 @@ def fit_mlp(
                 restore_best_weights=True,
             ),
             keras.callbacks.TensorBoard(log_dir=log_dir),
+            EpochProgress(),
             *learning_rate_callbacks(hparams, EARLY_STOPPING_METRIC),
         ],
     )

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from components.modules import features
+from components.modules import features, progress
 from components.modules.ensemble import log_loss, macro_f1
 
 
@@ -62,7 +62,8 @@ def fit_trees(
     start = time.monotonic()
     model = _classifier(hparams)
     model.max_iter = hparams["gbt_max_iterations"]
-    _fit(model, x_fit, y_fit, sample_weight, num_classes)
+    with progress.boosting_rounds("boosting round"):
+        _fit(model, x_fit, y_fit, sample_weight, num_classes)
     sample = np.random.default_rng(hparams["seed"]).permutation(len(y_fit))[:CURVE_ROWS]
     curves = {"macro_f1": [], "val_macro_f1": [], "loss": [], "val_loss": []}
     staged = zip(
@@ -71,6 +72,7 @@ def fit_trees(
         strict=True,
     )
     scores = curves["val_macro_f1"]
+    choosing = progress.Progress("choosing the round", model.max_iter)
     for train_probabilities, probabilities in staged:
         curves["macro_f1"].append(macro_f1(y_fit[sample], train_probabilities))
         curves["loss"].append(log_loss(y_fit[sample], train_probabilities))
@@ -78,6 +80,7 @@ def fit_trees(
         scores.append(macro_f1(y_validation, probabilities))
         if scores[-1] > max(scores[:-1], default=-1.0):  # the first of equal scores stays
             best_probabilities = probabilities
+        choosing.step(len(scores))
     best = int(np.argmax(scores)) + 1
     del _rounds(model)[best:]  # the rounds after the best one are not served
     summary = {
@@ -102,7 +105,8 @@ def refit_trees(
     """Boosts `rounds` rounds on all the given rows, with no look at held-out rows."""
     model = _classifier(hparams)
     model.max_iter = rounds
-    return _fit(model, x, y, sample_weight, num_classes)
+    with progress.boosting_rounds("refit round"):
+        return _fit(model, x, y, sample_weight, num_classes)
 
 
 def _classifier(hparams: dict[str, Any]) -> HistGradientBoostingClassifier:
@@ -113,6 +117,7 @@ def _classifier(hparams: dict[str, Any]) -> HistGradientBoostingClassifier:
         l2_regularization=hparams["gbt_l2"],
         early_stopping=False,
         random_state=hparams["seed"],
+        verbose=1,  # its round markers are read as progress (progress.boosting_rounds)
     )
 
 

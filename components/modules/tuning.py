@@ -17,6 +17,7 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from components.modules.training import (
+    EpochProgress,
     SelectionSplit,
     TrainingData,
     apply_tuned_values,
@@ -39,6 +40,7 @@ class TrialModel(keras_tuner.HyperModel):
     ):
         super().__init__()
         self.data, self.split, self.hparams, self.tuning = data, split, hparams, tuning
+        self.trials = 0  # started so far, for progress
         self.trial_examples = split.sizes()["fit_examples"]
         if tuning["max_train_examples"]:
             self.trial_examples = min(self.trial_examples, tuning["max_train_examples"])
@@ -66,10 +68,18 @@ class TrialModel(keras_tuner.HyperModel):
     ) -> keras.callbacks.History:
         """Fits on the trial's batches; the Tuner passes the callbacks, epochs and verbosity."""
         settings = self.settings(hp)
+        self.trials += 1
+        trial = f"trial {self.trials}"
+        if self.tuning["algorithm"] != "hyperband":  # hyperband sets its own trial count
+            trial += f"/{self.tuning['max_trials']}"
         return model.fit(
             self.split.fit_batches(settings, self.tuning["max_train_examples"]),
             validation_data=self.split.validation_batches(settings),
-            callbacks=[*callbacks, *learning_rate_callbacks(settings, self.tuning["objective"])],
+            callbacks=[
+                *callbacks,
+                *learning_rate_callbacks(settings, self.tuning["objective"]),
+                EpochProgress(f"{trial}, epoch"),
+            ],
             **kwargs,
         )
 

@@ -270,3 +270,28 @@ def test_vertex_training_region_and_one_replica(tmp_path):
     (chief,) = custom_config["ai_platform_training_args"]["job_spec"]["worker_pool_specs"]
     assert chief["machine_spec"] == {"machine_type": "n1-standard-4"}
     assert chief["replica_count"] == 1
+
+
+def test_scale_out_config_puts_beam_on_dataflow_and_training_on_vertex(tmp_path):
+    config = load_config(
+        os.path.join(REPO, "conf", "scale-out.yaml"),
+        data__path="gs://my-bucket/data/shuttle.csv.gz",
+        data__label="target",
+    )
+    with open(vertex.compile_vertex(config, str(tmp_path / "pipeline.json"))) as f:
+        spec = json.load(f)
+    dataflow = {
+        "--runner=DataflowRunner",
+        "--project=my-project",
+        "--region=europe-west4",
+        "--temp_location=gs://my-bucket/beam-tmp",
+        "--machine_type=n2-standard-4",
+        "--max_num_workers=10",
+        f"--sdk_container_image={config.vertex.image}",
+    }
+    for component in BEAM_COMPONENTS:
+        assert dataflow <= set(_executor_args(spec, component)), component
+    job = _custom_config(spec, "Trainer")["ai_platform_training_args"]
+    (chief,) = job["job_spec"]["worker_pool_specs"]
+    assert chief["machine_spec"] == {"machine_type": "n1-highmem-8"}
+    assert chief["container_spec"] == {"image_uri": config.vertex.image}

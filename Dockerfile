@@ -27,4 +27,4 @@ RUN python -m pip install --no-cache-dir "scikit-learn==1.5.2" \
     && python -m pip install --no-cache-dir --no-deps --no-build-isolation . \
     && rm -rf build ./*.egg-info \
     && python -I -c "import tfx; assert tfx.__version__ == '1.21.0', tfx.__version__" \
-    && python -I -c "import components.class_skew.component, components.example_gen.component, components.data_gate.component, components.evaluator.component, components.evaluator.tfma_metrics, components.pusher.component, components.row_counts.component, components.modules.preprocessing, components.modules.training, components.modules.tuning, sklearn.ensemble"
+    && python -I -c "import components.class_skew.component, components.example_gen.component, components.data_gate.component, components.evaluator.component, components.evaluator.tfma_metrics, components.pusher.component, components.row_counts.component, components.modules.preprocessing, components.modules.training, components.modules.tuning, tfx.extensions.google_cloud_ai_platform.trainer.executor, tfx.extensions.google_cloud_ai_platform.tuner.executor, sklearn.ensemble"

@@ -37,6 +37,19 @@ from components.modules.errors import BadInputError
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner")
 DIRECT_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
 PORTABLE_ENVIRONMENTS = ("DOCKER", "EXTERNAL", "PROCESS", "LOOPBACK")
+# Vertex AI Training's accelerators for custom jobs (the common ones; TPUs need cloud-tpu).
+ACCELERATOR_TYPES = (
+    "NVIDIA_TESLA_T4",
+    "NVIDIA_TESLA_V100",
+    "NVIDIA_TESLA_P100",
+    "NVIDIA_TESLA_P4",
+    "NVIDIA_TESLA_A100",
+    "NVIDIA_A100_80GB",
+    "NVIDIA_L4",
+    "NVIDIA_H100_80GB",
+    "TPU_V2",
+    "TPU_V3",
+)
 
 
 def _number_to_str(value: Any) -> Any:
@@ -253,15 +266,28 @@ class EvaluationConfig(_Section):
     max_macro_f1_drop: float = 0.01  # vs the latest blessed model; larger drops block the push
 
 
+class VertexTrainingConfig(_Section):
+    """The Trainer and Tuner as Vertex AI Training custom jobs (compiled pipelines only)."""
+
+    enabled: bool = False
+    region: Text = ""  # empty: vertex.region
+    machine_type: Text = "n1-standard-4"  # every replica's machine
+    accelerator_type: Text = ""  # ACCELERATOR_TYPES; empty: none
+    accelerator_count: int = 0  # per replica; > 0 with accelerator_type
+    replica_count: int = 1  # Trainer: 1 chief, plus replica_count - 1 workers
+    parallel_trials: int = 1  # Tuner: search loops at once, one replica each
+
+
 class VertexConfig(_Section):
     """Where the compiled pipeline runs on Vertex AI / Kubeflow Pipelines v2."""
 
     image: Text = ""  # container image with this package installed (see Dockerfile)
     pipeline_root: Text = ""  # gs://bucket/path: artifacts and serving/
-    project: Text = ""  # Google Cloud project that runs the pipeline job (submit)
-    region: Text = ""  # Vertex AI region, e.g. europe-west4 (submit)
-    service_account: Text = ""  # the job's identity; empty: the Compute Engine default
-    labels: dict[Text, Text] = {}  # on the pipeline job
+    project: Text = ""  # Google Cloud project of the pipeline job (submit) and training jobs
+    region: Text = ""  # Vertex AI region, e.g. europe-west4 (submit, training jobs)
+    service_account: Text = ""  # the pipeline and training jobs' identity; empty: defaults
+    labels: dict[Text, Text] = {}  # on the pipeline job and the training jobs
+    training: VertexTrainingConfig = VertexTrainingConfig()
 
 
 class Config(_Section):
@@ -479,6 +505,7 @@ def _value_problems(config: Config) -> list[str]:
         problems.append("set data.path (CSV) or data.query (BigQuery), not both")
     problems += _beam_problems(config)
     problems += _label_problems(config.vertex.labels)
+    problems += _vertex_training_problems(config.vertex)
     training = config.training
     for key in ("epochs", "batch_size"):
         if getattr(training, key) < 1:
@@ -671,6 +698,47 @@ def _beam_problems(config: Config) -> list[str]:
     for key in ("direct_num_workers", "max_num_workers", "parallelism"):
         if getattr(beam, key) < 0:
             problems.append(f"beam.{key} must be >= 0 (0 means the runner's default)")
+    return problems
+
+
+def _vertex_training_problems(vertex: VertexConfig) -> list[str]:
+    """What a Vertex AI Training job cannot run with, each with its fix."""
+    training = vertex.training
+    problems = []
+    if training.accelerator_type not in ("", *ACCELERATOR_TYPES):
+        problems.append(
+            f"vertex.training.accelerator_type must be one of {', '.join(ACCELERATOR_TYPES)} "
+            f"or '' (none), got {training.accelerator_type!r}"
+        )
+    if training.accelerator_count and not training.accelerator_type:
+        problems.append(
+            "vertex.training.accelerator_count needs vertex.training.accelerator_type, e.g. "
+            "NVIDIA_TESLA_T4; or set accelerator_count to 0 (no accelerator)"
+        )
+    if training.accelerator_type and training.accelerator_count < 1:
+        problems.append(
+            f"vertex.training.accelerator_type {training.accelerator_type} needs "
+            "vertex.training.accelerator_count >= 1; or set accelerator_type to '' (none)"
+        )
+    if training.replica_count < 1:
+        problems.append("vertex.training.replica_count must be >= 1 (1: the chief alone)")
+    if training.parallel_trials < 1:
+        problems.append("vertex.training.parallel_trials must be >= 1 (1: one trial at a time)")
+    missing = [
+        key
+        for key, value in (
+            ("vertex.image", vertex.image),
+            ("vertex.project", vertex.project),
+            ("vertex.region (or vertex.training.region)", training.region or vertex.region),
+        )
+        if not value
+    ]
+    if training.enabled and missing:
+        problems.append(
+            f"vertex.training.enabled needs {', '.join(missing)}: the training jobs run the "
+            "image built from the Dockerfile in that project and region; set them, or set "
+            "vertex.training.enabled to false"
+        )
     return problems
 
 

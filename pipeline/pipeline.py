@@ -115,6 +115,48 @@ def training_config(config: Config) -> dict:
     }
 
 
+def _vertex_training_jobs(config: Config) -> tuple[dict, dict]:
+    """The Trainer's and Tuner's custom_config keys for TFX's Vertex AI Training extension.
+
+    They sit beside the module's own settings: the extension's executors read their keys
+    and pass the whole custom_config on to run_fn and tuner_fn.
+    """
+    cloud = tfx.extensions.google_cloud_ai_platform
+    training = config.vertex.training
+    on_vertex = {
+        cloud.ENABLE_VERTEX_KEY: True,
+        cloud.VERTEX_REGION_KEY: training.region or config.vertex.region,
+    }
+    return (
+        {**on_vertex, cloud.TRAINING_ARGS_KEY: _custom_job(config, training.replica_count)},
+        {
+            **on_vertex,
+            cloud.experimental.TUNING_ARGS_KEY: _custom_job(config, training.parallel_trials),
+        },
+    )
+
+
+def _custom_job(config: Config, replicas: int) -> dict:
+    """A Vertex AI CustomJob of `replicas` machines running vertex.image: a chief, then workers.
+
+    In the extension's format: the project beside the CustomJob, which TFX completes with the
+    command that runs the step's executor on every replica.
+    """
+    vertex = config.vertex
+    machine_spec = {"machine_type": vertex.training.machine_type}
+    if vertex.training.accelerator_type:
+        machine_spec["accelerator_type"] = vertex.training.accelerator_type
+        machine_spec["accelerator_count"] = vertex.training.accelerator_count
+    pool = {"machine_spec": machine_spec, "container_spec": {"image_uri": vertex.image}}
+    pools = [{**pool, "replica_count": 1}]
+    if replicas > 1:
+        pools.append({**pool, "replica_count": replicas - 1})
+    job_spec = {"worker_pool_specs": pools}
+    if vertex.service_account:
+        job_spec["service_account"] = vertex.service_account
+    return {"project": vertex.project, "job_spec": job_spec, "labels": vertex.labels}
+
+
 def _example_gen(config: Config):
     """CsvExampleGen for files (local or gs://), BigQueryExampleGen for a query.
 
@@ -212,23 +254,31 @@ def create_pipeline(
         "train_args": tfx.proto.TrainArgs(splits=["train"]),
         "eval_args": tfx.proto.EvalArgs(splits=["train"]),
     }
+    trainer_class, tuner_class = tfx.components.Trainer, tfx.components.Tuner
+    trainer_job, tuner_job, tune_args = {}, {}, None
+    if config.vertex.training.enabled:  # the same steps, each run as a Vertex AI Training job
+        cloud = tfx.extensions.google_cloud_ai_platform
+        trainer_class, tuner_class = cloud.Trainer, cloud.Tuner
+        trainer_job, tuner_job = _vertex_training_jobs(config)
+        tune_args = tfx.proto.TuneArgs(num_parallel_trials=config.vertex.training.parallel_trials)
     tuner = None
     if config.tuning.enabled:
-        tuner = tfx.components.Tuner(
+        tuner = tuner_class(
             tuner_fn="components.modules.tuning.tuner_fn",
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema_gen.outputs["schema"],
-            custom_config=training_config(config),
+            custom_config={**training_config(config), **tuner_job},
+            tune_args=tune_args,
             **train_only,
         )
-    trainer = tfx.components.Trainer(
+    trainer = trainer_class(
         run_fn="components.modules.training.run_fn",
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
-        custom_config=training_config(config),
+        custom_config={**training_config(config), **trainer_job},
         **train_only,
     )
     for consumer in (tuner, trainer):

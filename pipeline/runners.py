@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from absl import logging as absl_logging
 
-from components.modules.errors import ExitCode, PipelineError
+from components.modules.errors import BadInputError, ExitCode, PipelineError
 from pipeline.config import Config
 from pipeline.console import BEAM_STAGE_LOGGER, ComponentConsole
 
@@ -100,6 +100,12 @@ def run_local(config: Config) -> "RunOutcome":
     Raises:
       PipelineError: bad input, or a gate that stopped the run.
     """
+    if config.vertex.training.enabled:
+        raise BadInputError(
+            "vertex.training.enabled applies to `compile`/`submit`: a local run keeps its "
+            "artifacts on this machine, where Vertex AI Training cannot read them; set it false "
+            "for local runs (--set vertex.training.enabled=false)"
+        )
     from pipeline.preflight import preflight
 
     print(f"Checking the input {config.data.path or config.data.query}", flush=True)

@@ -186,3 +186,112 @@ def test_missing_settings_are_named(tmp_path):
     config = load_config(None, [], data__path="gs://b/x.csv", data__label="y")
     with pytest.raises(BadInputError, match="vertex.image, vertex.pipeline_root"):
         vertex.compile_vertex(config, str(tmp_path / "p.json"))
+
+
+VERTEX_TRAINING = [
+    "vertex.training.enabled=true",
+    "vertex.project=my-project",
+    "vertex.region=europe-west4",
+]
+TUNED = ["training.model=mlp", "tuning.enabled=true"]
+
+
+def _parameter(spec, component, name):
+    parameters = spec["pipelineSpec"]["root"]["dag"]["tasks"][component]["inputs"]["parameters"]
+    return parameters[name]["runtimeValue"]["constantValue"]["stringValue"]
+
+
+def _custom_config(spec, component):
+    return json.loads(_parameter(spec, component, "custom_config"))
+
+
+def test_vertex_training_off_compiles_exactly_the_stock_trainer_and_tuner(tmp_path):
+    """Its settings without enabled=true change no byte of the spec."""
+    absent = tmp_path / "absent.json"
+    _compile(tmp_path, absent.name, *TUNED)
+    _compile(
+        tmp_path,
+        "off.json",
+        *TUNED,
+        "vertex.training.enabled=false",
+        "vertex.training.machine_type=n1-highmem-8",
+        "vertex.training.replica_count=3",
+        "vertex.training.parallel_trials=4",
+    )
+    assert absent.read_bytes() == (tmp_path / "off.json").read_bytes()
+    spec = json.loads(absent.read_text())
+    assert _executor_args(spec, "Trainer")[1] == "tfx.components.trainer.executor.GenericExecutor"
+    assert _executor_args(spec, "Tuner")[1] == "tfx.components.tuner.executor.Executor"
+    assert not any(key.startswith("ai_platform") for key in _custom_config(spec, "Trainer"))
+
+
+def test_vertex_training_compiles_the_machines_into_the_trainer_and_tuner(tmp_path):
+    spec = _compile(
+        tmp_path,
+        "pipeline.json",
+        *TUNED,
+        *VERTEX_TRAINING,
+        "vertex.training.machine_type=n1-highmem-8",
+        "vertex.training.accelerator_type=NVIDIA_TESLA_T4",
+        "vertex.training.accelerator_count=2",
+        "vertex.training.replica_count=3",
+        "vertex.training.parallel_trials=4",
+    )
+    machine = {
+        "machine_type": "n1-highmem-8",
+        "accelerator_type": "NVIDIA_TESLA_T4",
+        "accelerator_count": 2,
+    }
+    for component, job_key, workers in (
+        ("Trainer", "ai_platform_training_args", 2),
+        ("Tuner", "ai_platform_tuning_args", 3),
+    ):
+        custom_config = _custom_config(spec, component)
+        assert custom_config["ai_platform_enable_vertex"] is True
+        assert custom_config["ai_platform_vertex_region"] == "europe-west4"
+        job = custom_config[job_key]
+        assert job["project"] == "my-project"
+        pools = job["job_spec"]["worker_pool_specs"]
+        assert [pool["replica_count"] for pool in pools] == [1, workers]  # chief, then workers
+        assert all(pool["machine_spec"] == machine for pool in pools)
+        assert all(pool["container_spec"] == {"image_uri": IMAGE} for pool in pools)
+        # The module's own settings travel beside the job's, as run_fn and tuner_fn read them.
+        assert custom_config["label"] == "target" and custom_config["training"]["model"] == "mlp"
+        assert _executor_args(spec, component)[1].startswith(
+            "tfx.extensions.google_cloud_ai_platform."
+        )
+    assert json.loads(_parameter(spec, "Tuner", "tune_args")) == {"num_parallel_trials": 4}
+
+
+def test_vertex_training_region_and_one_replica(tmp_path):
+    spec = _compile(tmp_path, "pipeline.json", *VERTEX_TRAINING, "vertex.training.region=us-east1")
+    custom_config = _custom_config(spec, "Trainer")
+    assert custom_config["ai_platform_vertex_region"] == "us-east1"
+    (chief,) = custom_config["ai_platform_training_args"]["job_spec"]["worker_pool_specs"]
+    assert chief["machine_spec"] == {"machine_type": "n1-standard-4"}
+    assert chief["replica_count"] == 1
+
+
+def test_scale_out_config_puts_beam_on_dataflow_and_training_on_vertex(tmp_path):
+    config = load_config(
+        os.path.join(REPO, "conf", "scale-out.yaml"),
+        data__path="gs://my-bucket/data/shuttle.csv.gz",
+        data__label="target",
+    )
+    with open(vertex.compile_vertex(config, str(tmp_path / "pipeline.json"))) as f:
+        spec = json.load(f)
+    dataflow = {
+        "--runner=DataflowRunner",
+        "--project=my-project",
+        "--region=europe-west4",
+        "--temp_location=gs://my-bucket/beam-tmp",
+        "--machine_type=n2-standard-4",
+        "--max_num_workers=10",
+        f"--sdk_container_image={config.vertex.image}",
+    }
+    for component in BEAM_COMPONENTS:
+        assert dataflow <= set(_executor_args(spec, component)), component
+    job = _custom_config(spec, "Trainer")["ai_platform_training_args"]
+    (chief,) = job["job_spec"]["worker_pool_specs"]
+    assert chief["machine_spec"] == {"machine_type": "n1-highmem-8"}
+    assert chief["container_spec"] == {"image_uri": config.vertex.image}

@@ -400,3 +400,39 @@ def test_superclass_floors_need_a_hierarchy():
         ["evaluation.min_superclass_recall=0.5", "data.hierarchy=data/kddcup_hierarchy.csv"],
     )
     assert config.evaluation.min_superclass_recall == 0.5
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["vertex.training.accelerator_count=1"],
+            r"vertex.training.accelerator_count needs vertex.training.accelerator_type",
+        ),
+        (
+            ["vertex.training.accelerator_type=NVIDIA_TESLA_T4"],
+            r"accelerator_type NVIDIA_TESLA_T4 needs vertex.training.accelerator_count >= 1",
+        ),
+        (
+            [
+                "vertex.training.accelerator_type=NVIDIA_GTX_1080",
+                "vertex.training.accelerator_count=1",
+            ],
+            r"vertex.training.accelerator_type must be one of NVIDIA_TESLA_T4, .* or '' \(none\), "
+            r"got 'NVIDIA_GTX_1080'",
+        ),
+        (["vertex.training.replica_count=0"], r"vertex.training.replica_count must be >= 1"),
+        (["vertex.training.parallel_trials=0"], r"vertex.training.parallel_trials must be >= 1"),
+        (
+            ["vertex.training.enabled=true", "vertex.project=p", "vertex.region=europe-west4"],
+            r"enabled needs vertex.image: .* or set vertex.training.enabled to false",
+        ),
+        (
+            ["vertex.training.enabled=true", "vertex.image=img:1"],
+            r"enabled needs vertex.project, vertex.region \(or vertex.training.region\)",
+        ),
+    ],
+)
+def test_impossible_vertex_training_jobs_are_named_with_their_fix(overrides, message):
+    with pytest.raises(BadInputError, match=message):
+        load_config(None, overrides)

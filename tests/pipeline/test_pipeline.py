@@ -2,10 +2,13 @@
 
 import json
 import os
+from unittest import mock
 
 import pytest
 import tensorflow_data_validation as tfdv
 from tfx.dsl.components.base.base_beam_component import BaseBeamComponent
+from tfx.extensions.google_cloud_ai_platform import runner, training_clients
+from tfx.utils import json_utils
 
 from pipeline.config import load_config
 from pipeline.pipeline import LOCAL_WORKERS, OutputPaths, create_pipeline
@@ -235,3 +238,46 @@ def test_output_layout(tmp_path):
     assert pipeline.pipeline_info.pipeline_root == paths.pipeline_root
     pusher = _by_id(pipeline)["Pusher"]
     assert paths.serving in pusher.exec_properties["push_destination"]
+
+
+@pytest.mark.parametrize(
+    ("step", "executor"),
+    [
+        ("Trainer", "tfx.components.trainer.executor.GenericExecutor"),
+        ("Tuner", "tfx.extensions.google_cloud_ai_platform.tuner.executor._WorkerExecutor"),
+    ],
+)
+def test_vertex_training_jobs_hand_the_module_its_settings(step, executor, tmp_path):
+    """TFX's extension executor builds the CustomJob (Vertex AI's API stubbed out): every
+    replica runs the step's own executor with the whole custom_config, as run_fn and
+    tuner_fn read it."""
+    components = _by_id(
+        _pipeline(
+            "training.model=mlp",
+            "tuning.enabled=true",
+            "vertex.image=img:1",
+            "vertex.project=p",
+            "vertex.region=europe-west4",
+            "vertex.training.enabled=true",
+            "vertex.training.replica_count=2",
+            "vertex.training.parallel_trials=2",
+            tmp_path=tmp_path,
+        )
+    )
+    component = components[step]
+    launched = {}
+    with (
+        mock.patch.object(training_clients.VertexJobClient, "create_client"),
+        mock.patch.object(runner, "_launch_cloud_training", lambda **job: launched.update(job)),
+    ):
+        component.executor_spec.executor_class(None).Do({}, {}, component.exec_properties)
+    assert (launched["project"], launched["vertex_region"]) == ("p", "europe-west4")
+    pools = launched["training_job"]["job_spec"]["worker_pool_specs"]
+    assert [pool["replica_count"] for pool in pools] == [1, 1]
+    for pool in pools:
+        command = pool["container_spec"]["command"]
+        assert pool["container_spec"]["image_uri"] == "img:1"
+        assert command[command.index("--executor_class_path") + 1] == executor
+        exec_properties = json.loads(command[command.index("--exec-properties") + 1])
+        custom_config = json_utils.loads(exec_properties["custom_config"])
+        assert custom_config["training"]["model"] == "mlp" and custom_config["label"] == "target"

@@ -178,6 +178,8 @@ class TrainingConfig(_Section):
     integer_categories_max: int = 32  # MLP: int columns with <= this many values, per value
     early_stopping_patience: int = 8  # epochs without a better val macro-F1 (4: too early)
     validation_percent: float = 15.0  # of each train class, held out for early stopping
+    max_in_memory_mb: float = 2048.0  # above this the MLP streams the train split from disk
+    shuffle_buffer: int = 100_000  # examples shuffled at a time when streaming
     seed: int = 42
     class_weights: Text = "effective_number"  # none | balanced | sqrt | effective_number
     effective_number_beta: float = 0.999
@@ -507,7 +509,7 @@ def _value_problems(config: Config) -> list[str]:
     problems += _label_problems(config.vertex.labels)
     problems += _vertex_training_problems(config.vertex)
     training = config.training
-    for key in ("epochs", "batch_size"):
+    for key in ("epochs", "batch_size", "shuffle_buffer"):
         if getattr(training, key) < 1:
             problems.append(f"training.{key} must be >= 1")
     for key, (in_range, text) in SEARCH_RANGES.items():
@@ -536,6 +538,8 @@ def _value_problems(config: Config) -> list[str]:
         )
     if not 0 < training.validation_percent <= 50:
         problems.append("training.validation_percent must be in (0, 50]")
+    if training.max_in_memory_mb <= 0:
+        problems.append("training.max_in_memory_mb must be > 0")
     if min(training.l1, training.l2) < 0 or training.learning_rate <= 0:
         problems.append("training.l1 and l2 must be >= 0 and training.learning_rate > 0")
     if not 0 <= training.momentum < 1:

@@ -10,7 +10,9 @@ build_and_compile and read their data through SelectionSplit, so a
 trial trains exactly as the Trainer does.
 """
 
+import contextlib
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -35,7 +37,8 @@ from components.modules.model import build_model
 
 EARLY_STOPPING_METRIC = "val_macro_f1"
 CURVES = ("macro_f1", "val_macro_f1", "loss", "val_loss")  # per epoch, for learning curves
-PARSE_BATCH_SIZE = 4096  # examples parsed per step when the files are first read
+PARSE_BATCH_SIZE = 4096  # examples parsed per step when the files are read
+MIN_CLASS_ROWS = 1000  # a class this small stays whole in the in-memory sample of large data
 
 
 @dataclasses.dataclass
@@ -238,6 +241,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         hparams = apply_tuned_values(hparams, tuned)
         logging.info("Using the Tuner's best hyperparameters: %s", tuned)
     keras.utils.set_random_seed(hparams["seed"])
+    _reset_peak_memory()
     transform_output = tft.TFTransformOutput(fn_args.transform_output)
     data = TrainingData.load(transform_output, config.get("hierarchy"))
     weights = dict(zip(data.class_names, data.weights(hparams).tolist(), strict=True))
@@ -301,6 +305,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         "tuned": bool(fn_args.hyperparameters),
         **split.sizes(),
         "model": family,
+        "memory": {**split.memory(), "peak_rss_mb": _peak_memory_mb()},
         "integer_categories": _category_counts(data, transform_output.raw_feature_spec(), config),
         "families": reports,
         **selection,
@@ -325,6 +330,23 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     # The schema travels with the model, so the next run can check a new drop against it.
     schema_copy = os.path.join(fn_args.serving_model_dir, assets.SCHEMA_FILE)
     tf.io.gfile.copy(fn_args.schema_path, schema_copy, overwrite=True)
+
+
+def _reset_peak_memory() -> None:
+    """Starts the process's peak resident memory afresh (Linux), so that training.json
+    reports the Trainer's own peak, not an earlier component's."""
+    with contextlib.suppress(OSError):
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+
+
+def _peak_memory_mb() -> float | None:
+    """The process's peak resident memory since _reset_peak_memory (Linux), or None."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 def _category_counts(
@@ -396,6 +418,7 @@ def fit_gbt(
         x[fit], y[fit], weights[fit], x[validation], y[validation], num_classes, hparams
     )
     served = selected
+    report["fit_rows"] = len(fit)  # all fit rows, or the sample of large data (SelectionSplit)
     if hparams["gbt_refit"]:
         start = time.monotonic()
         rounds = max(1, round(report["best_round"] * len(y) / len(fit)))
@@ -416,31 +439,115 @@ def read_class_vocabulary(transform_output: tft.TFTransformOutput) -> list[str]:
     ]
 
 
-def load_examples(
+def _parsed_batches(
     file_pattern: list[str],
     fn_args: tfx.components.FnArgs,
     transform_output: tft.TFTransformOutput,
-) -> tuple[dict[str, tf.Tensor], np.ndarray]:
-    """Reads transformed examples once into one dense tensor per feature, and the labels.
-
-    The transformed features of 400,000 rows and 40 columns take about 65 MB;
-    caching or shuffling single examples instead keeps a few hundred bytes of
-    tensor overhead per feature and example: gigabytes on large data.
-    """
+    label_only: bool = False,
+) -> tf.data.Dataset:
+    """(features, labels [rows]) batches of PARSE_BATCH_SIZE rows, always in the files' order,
+    so a row's position is the same in every pass. `label_only` parses the label alone."""
+    schema = transform_output.transformed_metadata.schema
+    if label_only:
+        label_schema = type(schema)()
+        label_schema.feature.extend(f for f in schema.feature if f.name == features.LABEL_KEY)
+        schema = label_schema
     options = tfxio.TensorFlowDatasetOptions(
         batch_size=PARSE_BATCH_SIZE,
         label_key=features.LABEL_KEY,
         num_epochs=1,
         shuffle=False,
     )
-    parsed = list(
-        fn_args.data_accessor.tf_dataset_factory(
-            file_pattern, options, transform_output.transformed_metadata.schema
-        )
-    )
+    dataset = fn_args.data_accessor.tf_dataset_factory(file_pattern, options, schema)
+    return dataset.map(lambda batch, labels: (batch, tf.reshape(labels, [-1])))
+
+
+def load_examples(
+    file_pattern: list[str],
+    fn_args: tfx.components.FnArgs,
+    transform_output: tft.TFTransformOutput,
+    rows: np.ndarray | None = None,
+) -> tuple[dict[str, tf.Tensor], np.ndarray]:
+    """Reads transformed examples once into one dense tensor per feature, and the labels.
+
+    `rows`: a boolean mask over the files' rows; only those are kept.
+    The transformed features of 400,000 rows and 40 columns take about 65 MB;
+    caching or shuffling single examples instead keeps a few hundred bytes of
+    tensor overhead per feature and example: gigabytes on large data.
+    """
+    dataset = _parsed_batches(file_pattern, fn_args, transform_output)
+    if rows is not None:
+        dataset = _kept_rows(dataset, rows)
+    parsed = list(dataset)
     columns = {key: tf.concat([batch[key] for batch, _ in parsed], 0) for key in parsed[0][0]}
-    labels = tf.concat([label for _, label in parsed], 0).numpy().reshape(-1)
+    labels = tf.concat([label for _, label in parsed], 0).numpy()
     return columns, labels
+
+
+def _kept_rows(dataset: tf.data.Dataset, rows: np.ndarray) -> tf.data.Dataset:
+    """The rows of parsed batches that a boolean mask over the files' rows keeps."""
+    mask = tf.constant(rows)
+
+    def keep(index, batch):
+        features_batch, labels = batch
+        start = index * PARSE_BATCH_SIZE
+        kept = tf.gather(mask, start + tf.range(tf.size(labels, out_type=tf.int64)))
+        return (
+            {key: tf.boolean_mask(value, kept) for key, value in features_batch.items()},
+            tf.boolean_mask(labels, kept),
+        )
+
+    return dataset.enumerate().map(keep)
+
+
+def read_labels(
+    file_pattern: list[str], fn_args: tfx.components.FnArgs, transform_output: tft.TFTransformOutput
+) -> np.ndarray:
+    """The label index of every row, in the files' order, parsing nothing else."""
+    dataset = _parsed_batches(file_pattern, fn_args, transform_output, label_only=True)
+    return np.concatenate([labels.numpy() for _, labels in dataset])
+
+
+def row_bytes(feature_spec: dict[str, Any]) -> int:
+    """Bytes of one transformed row held as dense arrays, its label included."""
+    return 8 + sum(
+        int(np.prod(spec.shape or [1])) * spec.dtype.size for spec in feature_spec.values()
+    )
+
+
+def sample_rows(labels: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
+    """About `max_rows` rows as a boolean mask: every class at one rate, but classes of up
+    to MIN_CLASS_ROWS rows kept whole, so the rare ones lose nothing."""
+    rate = max_rows / len(labels)
+    rng = np.random.default_rng(seed)
+    kept = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        count = min(len(rows), max(MIN_CLASS_ROWS, round(len(rows) * rate)))
+        kept[rng.choice(rows, size=count, replace=False)] = True
+    return kept
+
+
+def streamed_batches(
+    file_pattern: list[str],
+    fn_args: tfx.components.FnArgs,
+    transform_output: tft.TFTransformOutput,
+    rows: np.ndarray,
+    hparams: dict[str, Any],
+) -> tf.data.Dataset:
+    """One epoch of shuffled (features, label) batches of the masked rows, read from the
+    files at every epoch: memory holds the shuffle buffer, not the data. The number of
+    batches is stated, so Keras knows an epoch's length before its end."""
+    dataset = _kept_rows(_parsed_batches(file_pattern, fn_args, transform_output), rows)
+    return (
+        dataset.unbatch()
+        .shuffle(hparams["shuffle_buffer"], seed=hparams["seed"], reshuffle_each_iteration=True)
+        .batch(hparams["batch_size"])
+        .apply(
+            tf.data.experimental.assert_cardinality(-(-int(rows.sum()) // hparams["batch_size"]))
+        )
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def validation_rows(labels: np.ndarray, percent: float, seed: int) -> np.ndarray:
@@ -495,12 +602,21 @@ def batches(
 
 @dataclasses.dataclass
 class SelectionSplit:
-    """The train split read once, as fit rows and the stratified validation rows."""
+    """The train split as fit rows and the stratified validation rows, read once.
 
-    columns: dict[str, tf.Tensor]
+    Up to `max_in_memory_mb` of dense features it is all in memory. Above that,
+    memory holds the validation rows and a sample of the fit rows (sample_rows),
+    which the trees fit on, while the MLP streams every fit row from the files
+    at each epoch (`stream`).
+    """
+
+    columns: dict[str, tf.Tensor]  # the rows in memory
     labels: np.ndarray
-    fit: np.ndarray  # row indices
+    fit: np.ndarray  # indices into the rows in memory
     validation: np.ndarray
+    stream: "functools.partial[tf.data.Dataset] | None" = None  # hparams -> every fit row
+    streamed_fit_rows: int = 0
+    train_split_mb: float = 0.0  # the whole train split as dense arrays
 
     @classmethod
     def load(
@@ -509,14 +625,54 @@ class SelectionSplit:
         transform_output: tft.TFTransformOutput,
         hparams: dict[str, Any],
     ) -> "SelectionSplit":
-        columns, labels = load_examples(fn_args.train_files, fn_args, transform_output)
-        held_out = validation_rows(labels, hparams["validation_percent"], hparams["seed"])
-        return cls(columns, labels, np.flatnonzero(~held_out), np.flatnonzero(held_out))
+        files = fn_args.train_files
+        feature_spec = transform_output.transformed_feature_spec()
+        feature_spec.pop(features.LABEL_KEY)
+        memory_rows = int(hparams["max_in_memory_mb"] * 2**20 / row_bytes(feature_spec))
+        counts = transform_output.vocabulary_by_name(features.LABEL_COUNTS_VOCABULARY)
+        rows = sum(int(line.split(b" ", 1)[0]) for line in counts)
+        size_mb = rows * row_bytes(feature_spec) / 2**20
+        if rows <= memory_rows:
+            columns, labels = load_examples(files, fn_args, transform_output)
+            held_out = validation_rows(labels, hparams["validation_percent"], hparams["seed"])
+            fit, validation = np.flatnonzero(~held_out), np.flatnonzero(held_out)
+            return cls(columns, labels, fit, validation, train_split_mb=size_mb)
+        all_labels = read_labels(files, fn_args, transform_output)
+        in_memory = sample_rows(all_labels, memory_rows, hparams["seed"])
+        held_out = in_memory & validation_rows(
+            all_labels, hparams["validation_percent"], hparams["seed"]
+        )
+        logging.info(
+            "The train split (%d rows) is above training.max_in_memory_mb: the MLP streams "
+            "it, the trees fit on %d rows in memory",
+            len(all_labels),
+            int((in_memory & ~held_out).sum()),
+        )
+        columns, labels = load_examples(files, fn_args, transform_output, in_memory)
+        return cls(
+            columns,
+            labels,
+            np.flatnonzero(~held_out[in_memory]),
+            np.flatnonzero(held_out[in_memory]),
+            stream=functools.partial(streamed_batches, files, fn_args, transform_output, ~held_out),
+            streamed_fit_rows=int((~held_out).sum()),
+            train_split_mb=size_mb,
+        )
 
     def sizes(self) -> dict[str, int]:
-        return {"fit_examples": len(self.fit), "validation_examples": len(self.validation)}
+        """Rows the MLP fits on and rows selection scores; the trees' are in their report."""
+        fit = self.streamed_fit_rows or len(self.fit)
+        return {"fit_examples": fit, "validation_examples": len(self.validation)}
+
+    def memory(self) -> dict[str, Any]:
+        """For training.json: the train split's size and whether the MLP streamed it."""
+        return {"train_split_mb": self.train_split_mb, "streamed": self.stream is not None}
 
     def fit_batches(self, hparams: dict[str, Any], max_examples: int = 0) -> tf.data.Dataset:
+        """Every fit row, shuffled; `max_examples` > 0 a fixed random subsample of the rows
+        in memory (the Tuner's trials)."""
+        if self.stream is not None and not max_examples:
+            return self.stream(hparams)
         return batches(self.columns, self.labels, self.fit, hparams, True, max_examples)
 
     def validation_batches(self, hparams: dict[str, Any]) -> tf.data.Dataset:

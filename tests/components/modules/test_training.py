@@ -21,7 +21,7 @@ from sklearn.metrics import balanced_accuracy_score, f1_score
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.utils import io_utils
 
-from components.modules import assets, ensemble, features, trees
+from components.modules import assets, ensemble, features, training, trees
 from components.modules.class_weights import class_weights
 from components.modules.features import QUANTILE_POSITIONS_KEY as QUANTILE_POSITIONS
 from components.modules.hierarchy import Hierarchy
@@ -36,7 +36,9 @@ from components.modules.training import (
     learning_rate_callbacks,
     load_examples,
     make_optimizer,
+    row_bytes,
     run_fn,
+    sample_rows,
     validation_rows,
 )
 from tests.components.modules import transformed_data as td
@@ -324,6 +326,88 @@ def test_max_examples_takes_exactly_that_many_rows_the_same_in_every_epoch(data,
     first_epoch, second_epoch = _rows(subsample), _rows(subsample)
     assert len(first_epoch) == 50
     assert sorted(first_epoch) == sorted(second_epoch)
+
+
+# A train split above training.max_in_memory_mb
+
+
+def test_row_bytes_are_the_bytes_the_rows_take_in_memory(data, fn_args, training_data):
+    columns, labels = load_examples(fn_args.train_files, fn_args, data.transform_output)
+    held = sum(column.numpy().nbytes for column in columns.values()) + labels.nbytes
+    assert row_bytes(training_data.feature_spec) * len(labels) == held
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_in_memory_sample_keeps_small_classes_whole_and_the_rest_at_one_rate(seed):
+    labels = np.repeat([0, 1, 2], [100_000, 20_000, 900])
+    kept = sample_rows(labels, 12_000, seed)
+    assert np.bincount(labels[kept]).tolist() == [9_926, 1_985, 900]  # rate 12,000 / 120,900
+
+
+@pytest.fixture(scope="module")
+def streamed(data, fn_args, hparams, training_data):
+    """The split of a train split three times larger than the memory allowed: 60 rows."""
+    memory_mb = 60 * row_bytes(training_data.feature_spec) / 2**20
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "MIN_CLASS_ROWS", 5)
+        return SelectionSplit.load(
+            fn_args, data.transform_output, {**hparams, "max_in_memory_mb": memory_mb}
+        )
+
+
+def test_a_large_train_split_streams_every_fit_row_and_holds_a_sample(streamed, data, split):
+    fit, validation, sizes = split  # of the same rows, all in memory
+    streamed_fit = _rows(streamed.fit_batches({**td.custom_config()["training"], "batch_size": 32}))
+    streamed_validation = _rows(streamed.validation_batches({"batch_size": 32}))
+    # Every train row once: the validation rows, sampled, and the rest streamed.
+    assert sorted(streamed_fit + streamed_validation) == sorted(fit + validation)
+    assert set(streamed_validation) <= set(validation)  # the same stratified rows, thinned
+    assert len(streamed.labels) < len(data.train) / 2  # held in memory: about 60 rows
+    counts = collections.Counter(_file_labels(data, "train"))
+    held = collections.Counter(streamed.labels.tolist())
+    assert held[min(counts, key=counts.get)] == 5  # the rare class's 12 rows: MIN_CLASS_ROWS
+    assert streamed.sizes() == {
+        "fit_examples": len(streamed_fit),
+        "validation_examples": len(streamed_validation),
+    }
+
+
+def test_streamed_rows_are_reshuffled_every_epoch(streamed, hparams):
+    batches_of_an_epoch = streamed.fit_batches(hparams)
+    first, second = _rows(batches_of_an_epoch), _rows(batches_of_an_epoch)
+    assert first != second
+    assert sorted(first) == sorted(second)
+
+
+def test_a_tuner_trial_on_a_large_split_takes_its_sample_from_memory(streamed, hparams):
+    rows = _rows(streamed.fit_batches(hparams, max_examples=10))
+    assert len(rows) == 10
+
+
+@pytest.fixture(scope="module")
+def trained_streaming(data, tmp_path_factory, training_data):
+    """An ensemble trained on a train split three times larger than the memory allowed."""
+    memory_mb = 60 * row_bytes(training_data.feature_spec) / 2**20
+    config = td.custom_config(training={"model": "ensemble", "max_in_memory_mb": memory_mb})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "MIN_CLASS_ROWS", 5)
+        args, model_uri = _run(data, tmp_path_factory.mktemp("run_fn_streaming"), config)
+    return args, model_uri, config
+
+
+def test_a_streamed_run_trains_both_families_to_the_end(trained_streaming, data):
+    args, model_uri, _ = trained_streaming
+    summary = assets.read_training_summary(model_uri)
+    assert summary["fit_examples"] > summary["families"]["gbt"]["fit_rows"]  # the trees: a sample
+    assert summary["memory"]["streamed"] is True
+    assert (
+        summary["memory"]["train_split_mb"] > 2.9 * summary["hyperparameters"]["max_in_memory_mb"]
+    )
+    assert summary["memory"]["peak_rss_mb"] > 0
+    epochs = summary["families"]["mlp"]["epochs_trained"]
+    assert epochs > summary["hyperparameters"]["early_stopping_patience"]  # not cut short
+    predicted = _served_predictions(args.serving_model_dir, data.eval)
+    assert balanced_accuracy_score(data.eval[td.LABEL], predicted) > 0.8
 
 
 # run_fn

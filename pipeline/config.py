@@ -508,6 +508,12 @@ def _value_problems(config: Config) -> list[str]:
     problems += _beam_problems(config)
     problems += _label_problems(config.vertex.labels)
     problems += _vertex_training_problems(config.vertex)
+    if config.vertex.training.replica_count > 1 and config.training.model == "gbt":
+        problems.append(
+            "vertex.training.replica_count > 1 trains the MLP across machines, but "
+            "training.model is gbt, whose trees train on one machine: set replica_count to 1, "
+            "or training.model to mlp or ensemble"
+        )
     training = config.training
     for key in ("epochs", "batch_size", "shuffle_buffer"):
         if getattr(training, key) < 1:

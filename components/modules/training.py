@@ -16,6 +16,7 @@ import functools
 import logging
 import math
 import os
+import tempfile
 import time
 from typing import Any
 
@@ -27,7 +28,16 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from components.modules import assets, calibration, ensemble, features, offsets, progress, trees
+from components.modules import (
+    assets,
+    calibration,
+    distribute,
+    ensemble,
+    features,
+    offsets,
+    progress,
+    trees,
+)
 from components.modules.class_weights import class_priors, class_weights
 from components.modules.export import export_model
 from components.modules.hierarchy import Hierarchy
@@ -234,6 +244,7 @@ def fit_steps(examples: int, hparams: dict[str, Any], epochs: int) -> int:
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point; settings arrive in `fn_args.custom_config`."""
+    strategy = distribute.strategy_from_environment()  # before any TensorFlow op
     config = fn_args.custom_config
     hparams = dict(config["training"])
     if fn_args.hyperparameters:
@@ -264,7 +275,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         data.integer_categories = find_integer_categories(
             transform_output.raw_feature_spec(), config, split.columns
         )
-        served["mlp"], reports["mlp"] = fit_mlp(data, hparams, split, fn_args.model_run_dir)
+        served["mlp"], reports["mlp"] = fit_mlp(
+            data, hparams, split, fn_args.model_run_dir, strategy
+        )
         scores["mlp"] = ensemble.probabilities(served["mlp"], split.validation_features())
     if family in ("gbt", "ensemble"):
         served["gbt"], scores["gbt"], reports["gbt"] = fit_gbt(data, hparams, split)
@@ -305,6 +318,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         "tuned": bool(fn_args.hyperparameters),
         **split.sizes(),
         "model": family,
+        "distribution": {
+            "strategy": distribute.strategy_name(strategy),
+            "replicas": strategy.num_replicas_in_sync,
+        },
         "memory": {**split.memory(), "peak_rss_mb": _peak_memory_mb()},
         "integer_categories": _category_counts(data, transform_output.raw_feature_spec(), config),
         "families": reports,
@@ -316,16 +333,23 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             for name, i in zip(data.class_names, data.hierarchy.parent_index, strict=True)
         }
     skipped = [config["label"], *config.get("exclude_columns", [])]
+    chief = distribute.is_chief()
+    # The other workers save too, to a scratch folder, in case saving needs every worker.
+    export_dir = fn_args.serving_model_dir if chief else tempfile.mkdtemp()
     export_model(
         ensemble.assemble(served, selection.get("tree_weight")),
         transform_output,
         data.class_names,
         logit_offsets,
         skipped,
-        fn_args.serving_model_dir,
+        export_dir,
         temperature,
         data.hierarchy,
     )
+    if not chief:
+        tf.io.gfile.rmtree(export_dir)
+        distribute.wait_for_chief_export(fn_args.serving_model_dir)
+        return
     assets.write_json(fn_args.serving_model_dir, assets.TRAINING_SUMMARY_FILE, summary)
     # The schema travels with the model, so the next run can check a new drop against it.
     schema_copy = os.path.join(fn_args.serving_model_dir, assets.SCHEMA_FILE)
@@ -358,29 +382,42 @@ def _category_counts(
 
 
 def fit_mlp(
-    data: TrainingData, hparams: dict[str, Any], split: "SelectionSplit", log_dir: str
+    data: TrainingData,
+    hparams: dict[str, Any],
+    split: "SelectionSplit",
+    log_dir: str,
+    strategy: tf.distribute.Strategy,
 ) -> tuple[keras.Model, dict[str, Any]]:
-    """The MLP, early-stopped on validation macro-F1 with its best epoch's weights restored."""
+    """The MLP, early-stopped on validation macro-F1 with its best epoch's weights restored,
+    trained by `strategy`'s replicas (distribute.py)."""
     start = time.monotonic()
     steps = fit_steps(split.sizes()["fit_examples"], hparams, hparams["epochs"])
-    model = build_and_compile(data, hparams, steps)
-    history = model.fit(
-        split.fit_batches(hparams),
-        validation_data=split.validation_batches(hparams),
-        epochs=hparams["epochs"],
-        verbose=2,
-        callbacks=[
-            keras.callbacks.EarlyStopping(
-                monitor=EARLY_STOPPING_METRIC,
-                mode="max",
-                patience=hparams["early_stopping_patience"],
-                restore_best_weights=True,
-            ),
-            keras.callbacks.TensorBoard(log_dir=log_dir),
-            EpochProgress(),
-            *learning_rate_callbacks(hparams, EARLY_STOPPING_METRIC),
-        ],
-    )
+    with strategy.scope():
+        model = build_and_compile(data, hparams, steps)
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor=EARLY_STOPPING_METRIC,
+            mode="max",
+            patience=hparams["early_stopping_patience"],
+            restore_best_weights=True,
+        ),
+        keras.callbacks.TensorBoard(log_dir=log_dir),
+        EpochProgress(),
+        *learning_rate_callbacks(hparams, EARLY_STOPPING_METRIC),
+    ]
+    train, validation = split.fit_batches(hparams), split.validation_batches(hparams)
+    if distribute.needs_own_loop(strategy):
+        history = distribute.fit_replicated(
+            model, strategy, train, validation, hparams["epochs"], callbacks, hparams["batch_size"]
+        )
+    else:
+        history = model.fit(
+            train,
+            validation_data=validation,
+            epochs=hparams["epochs"],
+            verbose=2,
+            callbacks=callbacks,
+        )
     scores = history.history[EARLY_STOPPING_METRIC]
     curves = {name: history.history[name] for name in CURVES}
     return model, {

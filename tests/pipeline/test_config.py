@@ -424,6 +424,10 @@ def test_superclass_floors_need_a_hierarchy():
         (["vertex.training.replica_count=0"], r"vertex.training.replica_count must be >= 1"),
         (["vertex.training.parallel_trials=0"], r"vertex.training.parallel_trials must be >= 1"),
         (
+            ["vertex.training.replica_count=2"],  # training.model: gbt, the default
+            r"replica_count > 1 trains the MLP .* set replica_count to 1, or training.model to mlp",
+        ),
+        (
             ["vertex.training.enabled=true", "vertex.project=p", "vertex.region=europe-west4"],
             r"enabled needs vertex.image: .* or set vertex.training.enabled to false",
         ),

@@ -222,7 +222,7 @@ def families(data, tmp_path_factory):
     raw_spec = data.transform_output.raw_feature_spec()
     training.integer_categories = find_integer_categories(raw_spec, config, split.columns)
     assert training.integer_categories  # zone
-    mlp, _ = fit_mlp(training, hparams, split, str(root / "logs"))
+    mlp, _ = fit_mlp(training, hparams, split, str(root / "logs"), tf.distribute.get_strategy())
     gbt, _, _ = fit_gbt(training, hparams, split)  # the served trees
     return {"mlp": mlp, "gbt": gbt, "ensemble": ProbabilityAverage(mlp, gbt, 0.5)}, training
 

@@ -81,17 +81,10 @@ def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def raw_rows(frame: pd.DataFrame) -> list[dict]:
-    """tf.Transform instance dicts; a NaN x2 becomes an empty (missing) value list."""
+    """tf.Transform instance dicts; a NaN becomes an empty (missing) value list."""
     return [
-        {
-            "x1": [row.x1],
-            "x2": [] if np.isnan(row.x2) else [row.x2],
-            "color": [row.color],
-            "zone": [row.zone],
-            "row_id": [row.row_id],
-            LABEL: [getattr(row, LABEL)],
-        }
-        for row in frame.itertuples(index=False)
+        {name: [] if pd.isna(value) else [value] for name, value in row.items()}
+        for row in frame.to_dict("records")
     ]
 
 
@@ -134,9 +127,18 @@ class TransformedData:
         return os.path.join(self.examples_dir, f"Split-{split_name}", "*")
 
 
-def build(root: str, seed: int = 0) -> TransformedData:
-    """Runs analyze-and-transform on the train part, transform on eval; writes the artifacts."""
-    train, evaluation = split(make_frame(seed))
+def build(
+    root: str,
+    seed: int = 0,
+    frame: pd.DataFrame | None = None,
+    raw_feature_spec: dict | None = None,
+) -> TransformedData:
+    """Runs analyze-and-transform on the train part, transform on eval; writes the artifacts.
+
+    `frame` (with its `raw_feature_spec`, label LABEL): real rows instead of make_frame's.
+    """
+    train, evaluation = split(make_frame(seed) if frame is None else frame)
+    raw_feature_spec = raw_feature_spec or RAW_FEATURE_SPEC
     data = TransformedData(
         train=train,
         eval=evaluation,
@@ -144,7 +146,7 @@ def build(root: str, seed: int = 0) -> TransformedData:
         examples_dir=os.path.join(root, "transformed_examples"),
         schema_dir=os.path.join(root, "schema"),
     )
-    schema = schema_utils.schema_from_feature_spec(RAW_FEATURE_SPEC)
+    schema = schema_utils.schema_from_feature_spec(raw_feature_spec)
     os.makedirs(data.schema_dir)
     io_utils.write_pbtxt_file(os.path.join(data.schema_dir, "schema.pbtxt"), schema)
     metadata = dataset_metadata.DatasetMetadata(schema)

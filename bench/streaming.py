@@ -63,6 +63,7 @@ def main() -> None:
         if not os.path.exists(data):
             repeated(train, label, times).to_csv(data, index=False)
         output = os.path.join(args.workdir, "runs", f"x{times}")
+        os.makedirs(output, exist_ok=True)
         overrides = [
             "training.model=mlp",
             f"training.max_in_memory_mb={args.memory_mb}",

@@ -8,7 +8,7 @@ ARGS ?=
 # The worker image for Vertex AI (see Dockerfile); set it to your Artifact Registry path.
 IMAGE ?= us-docker.pkg.dev/PROJECT/REPO/imbalanced-tfx:0.1.0
 
-.PHONY: setup run test lint bench bench-imbalance bench-direct-runner bench-cache bench-wide image push-image clean
+.PHONY: setup run test lint bench bench-imbalance bench-direct-runner bench-cache bench-wide bench-overhead image push-image clean
 
 setup:
 	@bash scripts/setup.sh
@@ -41,6 +41,9 @@ bench-cache: setup
 
 bench-wide: setup
 	$(PYTHON) bench/wide.py
+
+bench-overhead: setup
+	$(PYTHON) bench/overhead.py $(if $(DATASETS),--datasets $(DATASETS))
 
 # linux/amd64: Vertex AI's workers and the TFX image are x86-64 only.
 image:

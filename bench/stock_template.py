@@ -9,12 +9,17 @@ loss, 100 steps of 20 examples), the latest blessed model resolver, an Evaluator
 gated on accuracy >= 0.6 and a Pusher to OUTPUT/serving; LocalDagRunner, with
 the penguin example's Beam options. It is not made smarter than the template: a
 data set it cannot handle makes it fail, and the benchmark reports that.
+`--beam-mode in_memory` runs the DirectRunner in memory with one worker instead,
+the template's fastest local options (bench/overhead.py). Logs go to stderr at INFO
+with timestamps, as this pipeline's log file has them.
 
     .venv/bin/python bench/stock_template.py --data DIR_WITH_CSV --label NAME --output DIR
+        [--beam-mode multi_processing|in_memory]
 """
 
 import argparse
 import glob
+import logging as python_logging
 import os
 
 import pandas as pd
@@ -35,6 +40,15 @@ BEAM_PIPELINE_ARGS = [
     "--direct_running_mode=multi_processing",
     "--direct_num_workers=0",
 ]
+BEAM_MODES = {
+    "multi_processing": BEAM_PIPELINE_ARGS,
+    "in_memory": [
+        "--runner=FnApiRunner",
+        "--direct_running_mode=in_memory",
+        "--direct_num_workers=1",
+    ],
+}
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # pipeline/runners.py's
 
 
 def columns(data_dir: str, label: str) -> tuple[list[str], int]:
@@ -47,7 +61,9 @@ def columns(data_dir: str, label: str) -> tuple[list[str], int]:
     return list(numeric.columns), int(frame[label].max()) + 1
 
 
-def create_pipeline(data_dir: str, label: str, output: str) -> tfx.dsl.Pipeline:
+def create_pipeline(
+    data_dir: str, label: str, output: str, beam_pipeline_args: list[str] = BEAM_PIPELINE_ARGS
+) -> tfx.dsl.Pipeline:
     feature_keys, num_classes = columns(data_dir, label)
     custom_config = {"label": label, "feature_keys": feature_keys}
     example_gen = tfx.components.CsvExampleGen(input_base=data_dir)
@@ -138,7 +154,7 @@ def create_pipeline(data_dir: str, label: str, output: str) -> tfx.dsl.Pipeline:
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             os.path.join(output, "metadata.sqlite")
         ),
-        beam_pipeline_args=BEAM_PIPELINE_ARGS,
+        beam_pipeline_args=beam_pipeline_args,
     )
 
 
@@ -147,10 +163,19 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="folder of CSV files, as the template's")
     parser.add_argument("--label", required=True)
     parser.add_argument("--output", required=True)
+    parser.add_argument(
+        "--beam-mode",
+        choices=list(BEAM_MODES),
+        default="multi_processing",
+        help="DirectRunner options: the penguin example's (default) or in memory, 1 worker",
+    )
     args = parser.parse_args()
+    # force: imports have already given the root logger a handler without timestamps.
+    python_logging.basicConfig(level=python_logging.INFO, format=LOG_FORMAT, force=True)
     logging.set_verbosity(logging.INFO)
     output = os.path.abspath(args.output)
-    pipeline = create_pipeline(os.path.abspath(args.data), args.label, output)
+    data_dir = os.path.abspath(args.data)
+    pipeline = create_pipeline(data_dir, args.label, output, BEAM_MODES[args.beam_mode])
     tfx.orchestration.LocalDagRunner().run(pipeline)
 
 

@@ -218,5 +218,15 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.INTERNAL_ERROR)
 
 
+def exit_now(code: int) -> None:
+    """Ends the process without Python's own shutdown of TensorFlow, Beam and gRPC, which
+    takes seconds and writes nothing (BENCHMARKS.md, "Overhead"): by now every output is
+    closed, and the streams and log handlers are flushed here."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

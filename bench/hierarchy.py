@@ -3,10 +3,12 @@
 Every variant runs with data.hierarchy (so all serve superclass scores); each
 sets training.superclass_loss_weight, 0 being the flat loss. Scored on the untouched 20 %
 of the fixed split through serving_default: fine macro-F1, superclass macro-F1
-(the predicted class's superclass) and the share of wrong predictions whose
-superclass is wrong too:
+(the predicted class's superclass), and the wrong predictions whose superclass
+is wrong too, as a share of the errors and as a count:
 
     .venv/bin/python bench/hierarchy.py --seeds 1,2,3 --weights 0,1 --set training.model=mlp
+
+--name tells the run directories of variants with other --set overrides apart.
 """
 
 import argparse
@@ -24,14 +26,21 @@ HIERARCHY = os.path.join(DATA_DIR, "kddcup_hierarchy.csv")
 
 
 def level_scores(truth: pd.Series, predicted: np.ndarray, superclass_of: pd.Series) -> dict:
-    """Macro-F1 of the classes and of their superclasses, and the cross-superclass share."""
+    """Macro-F1 of the classes and of their superclasses, and the cross-superclass errors.
+
+    cross_superclass_errors is their share of the errors, cross_superclass_error_count
+    their number (every wrong superclass is also a wrong class).
+    """
     truth = truth.astype(str).to_numpy()
-    upper_truth, upper_predicted = superclass_of[truth].to_numpy(), superclass_of[predicted]
+    upper_truth = superclass_of[truth].to_numpy()
+    upper_predicted = superclass_of[predicted].to_numpy()
     wrong = truth != predicted
+    crossing = upper_truth != upper_predicted
     return {
         "macro_f1": f1_score(truth, predicted, average="macro"),
         "superclass_macro_f1": f1_score(upper_truth, upper_predicted, average="macro"),
-        "cross_superclass_errors": float((upper_truth != upper_predicted.to_numpy())[wrong].mean()),
+        "cross_superclass_errors": float(crossing[wrong].mean()),
+        "cross_superclass_error_count": int(crossing.sum()),
         "errors": int(wrong.sum()),
     }
 
@@ -41,6 +50,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--weights", default="0,1", help="superclass_loss_weight values; 0: flat")
     parser.add_argument("--set", action="append", default=[], help="config override, repeatable")
+    parser.add_argument("--name", default="", help="prefix of the run directories and variants")
     parser.add_argument("--workdir", default=os.path.join(REPO, "output", "bench", "hierarchy"))
     args = parser.parse_args()
     label = LABELS[DATASET]
@@ -48,7 +58,7 @@ def main() -> None:
     train_path, test = split(DATASET, os.path.join(args.workdir, "data"), DATA_DIR)
     for seed in args.seeds.split(","):
         for weight in args.weights.split(","):
-            variant = f"weight-{weight}"
+            variant = f"{args.name}weight-{weight}"
             output = os.path.join(args.workdir, "runs", f"{variant}-{seed}")
             overrides = [
                 f"training.seed={seed}",

@@ -29,6 +29,7 @@ from components.modules.choices import (
     MODEL_FAMILIES,
     NUMERIC_ENCODINGS,
     OPTIMIZERS,
+    SUPERCLASS_WEIGHTINGS,
     TUNER_ALGORITHMS,
     TUNER_OBJECTIVES,
 )
@@ -188,6 +189,7 @@ class TrainingConfig(_Section):
     focal_gamma: float = 2.0
     logit_adjustment_tau: float = 1.0  # for loss: logit_adjusted
     superclass_loss_weight: float = 0.0  # with data.hierarchy: the superclass term; 0 = flat
+    superclass_weighting: Text = "same"  # same | none | class: the superclass term's weights
     posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
     decision_offsets: Text = "none"  # none | macro_f1 | balanced_accuracy: per-class offsets
     calibration: Text = "temperature"  # none | temperature (validation-fitted; argmax unchanged)
@@ -601,6 +603,11 @@ def _value_problems(config: Config) -> list[str]:
         ("beam.environment_type", [config.beam.environment_type], PORTABLE_ENVIRONMENTS),
         ("training.class_weights", [training.class_weights], CLASS_WEIGHT_STRATEGIES),
         ("training.loss", [training.loss], LOSSES),
+        (
+            "training.superclass_weighting",
+            [training.superclass_weighting],
+            SUPERCLASS_WEIGHTINGS,
+        ),
         ("training.numeric_encoding", [training.numeric_encoding], NUMERIC_ENCODINGS),
         ("training.model", [training.model], MODEL_FAMILIES),
         ("training.decision_offsets", [training.decision_offsets], DECISION_OBJECTIVES),

@@ -8,6 +8,9 @@ MODEL_FAMILIES = ("mlp", "gbt", "ensemble")  # ensemble: both, probabilities ave
 CALIBRATIONS = ("none", "temperature")  # temperature: one T fitted on validation log-loss
 DECISION_OBJECTIVES = ("none", "macro_f1", "balanced_accuracy")  # per-class offsets
 LOSSES = ("cross_entropy", "focal", "logit_adjusted")
+# With data.hierarchy, the superclass term's weights: same (class_weights over the superclass
+# counts), none (all 1), class (each example's class weight: Bertinetto et al.'s HXE)
+SUPERCLASS_WEIGHTINGS = ("same", "none", "class")
 CLASS_WEIGHT_STRATEGIES = ("none", "balanced", "sqrt", "effective_number")
 NUMERIC_ENCODINGS = ("zscore", "ple")  # ple: z-score plus piecewise-linear quantile encoding
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")

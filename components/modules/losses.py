@@ -12,9 +12,13 @@ Note that `model.compile(loss_weights=...)` weights model outputs, not classes.
 
 With a class hierarchy, any of them adds lambda * v[S] * -log p(S), where p(S)
 is the summed probability of the true class's superclass S and v the
-superclass weights: the two-level hierarchical cross-entropy of Bertinetto et
-al. 2020 ("Making Better Mistakes"), weighted per level. A mistake inside the
-right superclass then costs less than one across superclasses.
+superclass weights. A mistake inside the right superclass then costs less than
+one across superclasses. Without superclass weights, the term takes each
+example's class weight w[y]; then, for cross_entropy,
+w[y] * (-log p(y) - lambda * log p(S)) = w[y] * (-log p(y|S) - (1 + lambda) * log p(S))
+is the two-level hierarchical cross-entropy (HXE) of Bertinetto et al. 2020
+("Making Better Mistakes"): edge weights exp(-alpha * depth) as in their code,
+up to a constant factor, with alpha = ln(1 + lambda).
 """
 
 from collections.abc import Sequence
@@ -41,7 +45,8 @@ class ImbalanceLoss(keras.losses.Loss):
         superclass_loss_weight: float = 0.0,
         name: str | None = None,
     ):
-        """parent_index: each class's superclass; superclass_loss_weight: lambda (0: flat)."""
+        """parent_index: each class's superclass; superclass_loss_weight: lambda (0: flat);
+        superclass_weights: v, one per superclass, or None for each example's class weight."""
         if kind not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
         if kind == "logit_adjusted" and priors is None:
@@ -55,9 +60,11 @@ class ImbalanceLoss(keras.losses.Loss):
         self.superclass_loss_weight = superclass_loss_weight if parent_index is not None else 0.0
         if self.superclass_loss_weight:
             self.parent_index = [int(i) for i in parent_index]
-            self.superclass_weights = [float(w) for w in superclass_weights]
+            self.superclass_weights = (
+                None if superclass_weights is None else [float(w) for w in superclass_weights]
+            )
             # log of the [classes, superclasses] membership: 0 for a member, very low otherwise
-            member = np.eye(len(self.superclass_weights), dtype="float32")[self.parent_index]
+            member = np.eye(max(self.parent_index) + 1, dtype="float32")[self.parent_index]
             self.log_membership = np.where(member > 0, 0.0, -1e9).astype("float32")
 
     def call(self, y_true, y_pred):
@@ -74,12 +81,15 @@ class ImbalanceLoss(keras.losses.Loss):
         per_example = per_example * weights
         if self.superclass_loss_weight:
             per_example = per_example + self.superclass_loss_weight * self._superclass_term(
-                log_probs, labels
+                log_probs, labels, weights
             )
         return per_example
 
-    def _superclass_term(self, log_probs, labels):
-        """v[S] * -log p(S) of the true class's superclass S, p(S) the sum over its classes."""
+    def _superclass_term(self, log_probs, labels, class_weights):
+        """v[S] * -log p(S) of the true class's superclass S, p(S) the sum over its classes.
+
+        class_weights: each example's class weight, taken instead of v without superclass weights.
+        """
         superclass_log_probs = ops.logsumexp(
             ops.expand_dims(log_probs, -1) + ops.convert_to_tensor(self.log_membership), axis=1
         )
@@ -87,5 +97,7 @@ class ImbalanceLoss(keras.losses.Loss):
         log_p_parent = ops.take_along_axis(
             superclass_log_probs, ops.expand_dims(parents, -1), axis=-1
         )[:, 0]
+        if self.superclass_weights is None:
+            return -log_p_parent * class_weights
         weights = ops.take(ops.convert_to_tensor(self.superclass_weights, "float32"), parents)
         return -log_p_parent * weights

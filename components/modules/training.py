@@ -152,12 +152,10 @@ def build_and_compile(data: TrainingData, hparams: dict[str, Any], steps: int) -
         data.integer_categories,
     )
     hierarchy = {}
-    if data.hierarchy is not None:  # the superclass term, weighted by the superclasses' counts
+    if data.hierarchy is not None:  # the superclass term, weighted by superclass_weighting
         hierarchy = {
             "parent_index": data.hierarchy.parent_index,
-            "superclass_weights": data.weights(
-                hparams, data.hierarchy.superclass_counts(data.class_counts)
-            ),
+            "superclass_weights": superclass_weights(data, hparams),
             "superclass_loss_weight": hparams["superclass_loss_weight"],
         }
     loss = ImbalanceLoss(
@@ -179,6 +177,21 @@ def build_and_compile(data: TrainingData, hparams: dict[str, Any], steps: int) -
         ],
     )
     return model
+
+
+def superclass_weights(data: TrainingData, hparams: dict[str, Any]) -> np.ndarray | None:
+    """The superclass term's weights by training.superclass_weighting.
+
+    same: class_weights over the superclass counts; none: all 1; class: None, each
+    example's own class weight (the loss is then Bertinetto et al.'s HXE).
+    """
+    weighting = hparams["superclass_weighting"]
+    if weighting == "class":
+        return None
+    counts = data.hierarchy.superclass_counts(data.class_counts)
+    if weighting == "none":
+        return np.ones(len(counts))
+    return data.weights(hparams, counts)
 
 
 OPTIMIZERS = {

@@ -138,6 +138,7 @@ def test_keys_the_search_space_leaves_empty_keep_the_training_values():
     [
         ("training.class_weights=inverse", r"training.class_weights must be one of none, balanced"),
         ("training.loss=hinge", r"training.loss must be one of"),
+        ("training.superclass_weighting=all", r"superclass_weighting must be one of same, none"),
         (
             "class_skew.missing_class.action=panic",
             r"class_skew.missing_class.action must be one of",

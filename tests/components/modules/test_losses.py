@@ -84,6 +84,28 @@ def test_the_superclass_term_adds_the_weighted_log_loss_of_the_summed_probabilit
     np.testing.assert_allclose(_per_example(loss), expected, rtol=1e-5)
 
 
+def test_without_superclass_weights_the_term_takes_each_examples_class_weight_as_hxe():
+    """w[y] * (-log p(y|S) - e^alpha * log p(S)): Bertinetto et al.'s HXE, lambda = e^alpha - 1."""
+    probabilities = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=1, keepdims=True)
+    superclass_probabilities = np.stack(
+        [probabilities[:, 0], probabilities[:, 1] + probabilities[:, 2]], axis=1
+    )
+    rows, parents = np.arange(len(LABELS)), np.take(PARENTS, LABELS)
+    p_superclass = superclass_probabilities[rows, parents]
+    p_within = probabilities[rows, LABELS] / p_superclass
+    class_weights, alpha = np.array([1.0, 2.0, 4.0]), 0.5
+    levels = -np.log(p_within) - np.exp(alpha) * np.log(p_superclass)
+    hxe = np.take(class_weights, LABELS) * levels
+    loss = ImbalanceLoss(
+        "cross_entropy",
+        class_weights,
+        parent_index=PARENTS,
+        superclass_weights=None,
+        superclass_loss_weight=np.exp(alpha) - 1,
+    )
+    np.testing.assert_allclose(_per_example(loss), hxe, rtol=1e-5)
+
+
 def test_a_mistake_within_the_superclass_costs_less_than_one_across():
     hierarchical = ImbalanceLoss(
         "cross_entropy",

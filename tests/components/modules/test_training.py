@@ -696,3 +696,17 @@ def test_with_a_hierarchy_the_mlp_loss_adds_the_superclass_term(training_data):
     np.testing.assert_allclose(loss.superclass_weights, expected)
     flat = build_and_compile(data, _training(), steps=10).loss  # weight 0 by default
     assert flat.superclass_loss_weight == 0.0
+
+
+@pytest.mark.parametrize(("weighting", "expected"), [("none", [1.0, 1.0]), ("class", None)])
+def test_superclass_weighting_none_weighs_every_superclass_1_and_class_defers_to_the_classes(
+    training_data, weighting, expected
+):
+    parents = {"common": "frequent", "middle": "scarce", "rare": "scarce"}
+    data = dataclasses.replace(
+        training_data, hierarchy=Hierarchy.for_classes(parents, training_data.class_names)
+    )
+    hparams = _training(superclass_loss_weight=1.0, superclass_weighting=weighting)
+    loss = build_and_compile(data, hparams, steps=10).loss
+    assert loss.superclass_weights == expected
+    assert loss.class_weights == data.weights(hparams).tolist()  # the fine term is unchanged

@@ -70,12 +70,8 @@ class TrainingData:
     ) -> "TrainingData":
         """parents: data.hierarchy's {class: superclass}, empty or None for flat labels."""
         class_names = read_class_vocabulary(transform_output)
-        counts = {}
-        for line in transform_output.vocabulary_by_name(features.LABEL_COUNTS_VOCABULARY):
-            count, name = line.split(b" ", 1)
-            counts[name.decode()] = int(count)
-        feature_spec = transform_output.transformed_feature_spec()
-        feature_spec.pop(features.LABEL_KEY)
+        counts = train_class_counts(transform_output)
+        feature_spec = model_feature_spec(transform_output)
         vocabulary_sizes = {
             key: transform_output.vocabulary_size_by_name(key) + 1  # + the OOV bucket
             for key, spec in feature_spec.items()
@@ -98,6 +94,22 @@ class TrainingData:
             beta=hparams["effective_number_beta"],
             max_weight=hparams["max_class_weight"],
         )
+
+
+def train_class_counts(transform_output: tft.TFTransformOutput) -> dict[str, int]:
+    """Train examples per class name, from the label counts Transform wrote."""
+    counts = {}
+    for line in transform_output.vocabulary_by_name(features.LABEL_COUNTS_VOCABULARY):
+        count, name = line.split(b" ", 1)
+        counts[name.decode()] = int(count)
+    return counts
+
+
+def model_feature_spec(transform_output: tft.TFTransformOutput) -> dict[str, Any]:
+    """The transformed features the models read: all but the label."""
+    feature_spec = transform_output.transformed_feature_spec()
+    feature_spec.pop(features.LABEL_KEY)
+    return feature_spec
 
 
 def find_integer_categories(
@@ -676,12 +688,10 @@ class SelectionSplit:
         hparams: dict[str, Any],
     ) -> "SelectionSplit":
         files = fn_args.train_files
-        feature_spec = transform_output.transformed_feature_spec()
-        feature_spec.pop(features.LABEL_KEY)
-        memory_rows = int(hparams["max_in_memory_mb"] * 2**20 / row_bytes(feature_spec))
-        counts = transform_output.vocabulary_by_name(features.LABEL_COUNTS_VOCABULARY)
-        rows = sum(int(line.split(b" ", 1)[0]) for line in counts)
-        size_mb = rows * row_bytes(feature_spec) / 2**20
+        size = row_bytes(model_feature_spec(transform_output))
+        memory_rows = int(hparams["max_in_memory_mb"] * 2**20 / size)
+        rows = sum(train_class_counts(transform_output).values())
+        size_mb = rows * size / 2**20
         if rows <= memory_rows:
             columns, labels = load_examples(files, fn_args, transform_output)
             held_out = validation_rows(labels, hparams["validation_percent"], hparams["seed"])

@@ -605,9 +605,7 @@ def streamed_batches(
         dataset.unbatch()
         .shuffle(hparams["shuffle_buffer"], seed=hparams["seed"], reshuffle_each_iteration=True)
         .batch(hparams["batch_size"])
-        .apply(
-            tf.data.experimental.assert_cardinality(-(-int(rows.sum()) // hparams["batch_size"]))
-        )
+        .apply(tf.data.experimental.assert_cardinality(fit_steps(int(rows.sum()), hparams, 1)))
         .prefetch(tf.data.AUTOTUNE)
     )
 

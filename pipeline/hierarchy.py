@@ -3,8 +3,9 @@
 A CSV file has a header row; its first column is the class, its last the
 superclass (so data/kddcup_hierarchy.csv, class,attack,category, maps each
 class to its category). A YAML file is a mapping {class: superclass}. The
-mapping is read when the pipeline is built and travels to the Trainer in its
-custom_config, like every other setting: the workers never open the file.
+mapping is read when the pipeline is built and travels to Transform in its
+custom_config, like every other setting, so the workers never open the file;
+Transform records it in the transform graph for the Trainer and Tuner.
 """
 
 import csv

@@ -94,8 +94,8 @@ def beam_pipeline_args(config: Config) -> list[str]:
     return [f"--{key}={value}" for key, value in options.items() if value] + beam.extra_args
 
 
-def transform_config(config: Config) -> dict:
-    """Transform's custom_config: only what it uses, so training changes keep its cache."""
+def _column_config(config: Config) -> dict:
+    """The label and column choices that Transform and the Trainer both read."""
     return {
         "label": config.data.label,
         "exclude_columns": config.data.exclude_columns,
@@ -103,13 +103,22 @@ def transform_config(config: Config) -> dict:
     }
 
 
+def transform_config(config: Config) -> dict:
+    """Transform's custom_config: only what it uses, so training changes keep its cache.
+
+    With data.hierarchy, the {class: superclass} mapping, read here so that workers
+    never need the file; Transform records it in the graph, where the Trainer reads it.
+    """
+    if not config.data.hierarchy:
+        return _column_config(config)
+    return {**_column_config(config), "hierarchy": read_hierarchy(config.data.hierarchy)}
+
+
 def training_config(config: Config) -> dict:
     """Trainer's and Tuner's custom_config."""
     return {
-        **transform_config(config),
+        **_column_config(config),
         "numeric_columns": config.data.numeric_columns,
-        # {class: superclass}; read here so that workers never need the file
-        "hierarchy": read_hierarchy(config.data.hierarchy) if config.data.hierarchy else {},
         "training": config.training.model_dump(),
         "tuning": config.tuning.model_dump(),
     }

@@ -19,6 +19,13 @@ LABEL_VOCABULARY = "label"
 LABEL_COUNTS_VOCABULARY = "label_counts"
 """Transform vocabulary of 'count class' lines over the train split: class weights."""
 
+SUPERCLASS_VOCABULARY = "superclass_of"
+"""With data.hierarchy: Transform vocabulary of 'class SUPERCLASS_SEPARATOR superclass' lines,
+one per train class (superclass empty for a class the mapping lacks), so the mapping
+travels in the transform graph beside the label vocabulary."""
+
+SUPERCLASS_SEPARATOR = "\x1f"  # the ASCII unit separator: not in any class name of a CSV
+
 NUMERIC_KEY = "numeric_xf"
 """Every numeric column z-scored with its train mean and variance, missing values 0:
 [batch, numeric columns] in key order. One tensor rather than one per column keeps

@@ -1,15 +1,15 @@
 """Two-level labels: every class has one parent, its superclass.
 
 The mapping comes from `data.hierarchy` (pipeline.hierarchy reads the file) as
-{class: superclass}. The Trainer checks it against the train classes, trains
+{class: superclass}; Transform records it for the train classes in the transform
+graph (preprocessing), beside the label vocabulary. The Trainer reads it there, trains
 with it (components.modules.losses) and ships it with the model
-(assets.SUPERCLASSES_FILE), so serving and the Evaluator use the model's own
+(assets.HIERARCHY_FILE), so serving and the Evaluator use the model's own
 mapping: a superclass's score is the sum of its classes' scores, and a
 prediction's superclass is the predicted class's parent.
 """
 
 import dataclasses
-import logging
 
 import numpy as np
 
@@ -36,9 +36,6 @@ class Hierarchy:
                 f"data.hierarchy gives no superclass for the classes {missing}; "
                 "add a row for each of them to the hierarchy file"
             )
-        unused = sorted(set(parents) - set(class_names))
-        if unused:
-            logging.warning("data.hierarchy names classes the train split lacks: %s", unused)
         superclasses = tuple(sorted({parents[name] for name in class_names}))
         index = {name: i for i, name in enumerate(superclasses)}
         return cls(superclasses, tuple(index[parents[name]] for name in class_names))

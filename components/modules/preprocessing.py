@@ -7,7 +7,8 @@ the label becomes an index in the `label` vocabulary, which ships with the
 model so the serving signature can return class names. A second vocabulary
 stores the train count of every class, from which the Trainer derives class
 weights: the counts travel inside the transform graph, the TFX way, with no
-extra plumbing.
+extra plumbing. With a class hierarchy, a third vocabulary records each train
+class's superclass, so the Trainer and Tuner read the mapping from the graph too.
 """
 
 from typing import Any
@@ -25,7 +26,8 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
 
     Args:
       inputs: raw feature tensors keyed by CSV column name.
-      custom_config: {'label': str, 'exclude_columns': [...], 'categorical_columns': [...]}.
+      custom_config: {'label': str, 'exclude_columns': [...], 'categorical_columns': [...],
+        'hierarchy': {class: superclass}, empty or absent for flat labels}.
     """
     label = custom_config["label"]
     skipped = set(custom_config.get("exclude_columns", [])) | {label}
@@ -46,6 +48,8 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
     tft.vocabulary(
         label_names, vocab_filename=features.LABEL_COUNTS_VOCABULARY, store_frequency=True
     )
+    if custom_config.get("hierarchy"):
+        _record_superclasses(label_names, custom_config["hierarchy"])
     outputs[features.LABEL_KEY] = tft.compute_and_apply_vocabulary(
         label_names,
         vocab_filename=features.LABEL_VOCABULARY,
@@ -53,6 +57,21 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
         default_value=-1,
     )
     return outputs
+
+
+def _record_superclasses(label_names: tf.Tensor, parents: dict[str, str]) -> None:
+    """Writes the SUPERCLASS_VOCABULARY of 'class, superclass' pairs seen in the train split.
+
+    A class the mapping lacks is paired with an empty superclass; the Trainer names it.
+    """
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(list(parents), list(parents.values())),
+        default_value="",
+    )
+    pairs = tf.strings.join(
+        [label_names, table.lookup(label_names)], separator=features.SUPERCLASS_SEPARATOR
+    )
+    tft.vocabulary(pairs, vocab_filename=features.SUPERCLASS_VOCABULARY)
 
 
 def _to_dense(tensor: Any, default: Any) -> tf.Tensor:

@@ -65,10 +65,7 @@ class TrainingData:
     hierarchy: Hierarchy | None = None  # with data.hierarchy
 
     @classmethod
-    def load(
-        cls, transform_output: tft.TFTransformOutput, parents: dict[str, str] | None = None
-    ) -> "TrainingData":
-        """parents: data.hierarchy's {class: superclass}, empty or None for flat labels."""
+    def load(cls, transform_output: tft.TFTransformOutput) -> "TrainingData":
         class_names = read_class_vocabulary(transform_output)
         counts = train_class_counts(transform_output)
         feature_spec = model_feature_spec(transform_output)
@@ -77,7 +74,8 @@ class TrainingData:
             for key, spec in feature_spec.items()
             if spec.dtype != tf.float32
         }
-        hierarchy = Hierarchy.for_classes(parents, class_names) if parents else None
+        parents = read_superclasses(transform_output)
+        hierarchy = Hierarchy.for_classes(parents, class_names) if parents is not None else None
         return cls(
             class_names,
             [counts[n] for n in class_names],
@@ -103,6 +101,20 @@ def train_class_counts(transform_output: tft.TFTransformOutput) -> dict[str, int
         count, name = line.split(b" ", 1)
         counts[name.decode()] = int(count)
     return counts
+
+
+def read_superclasses(transform_output: tft.TFTransformOutput) -> dict[str, str] | None:
+    """{class: superclass} as Transform recorded it from data.hierarchy; None for flat labels.
+
+    A train class the mapping lacked has no entry, so Hierarchy.for_classes names it.
+    """
+    if transform_output.vocabulary_file_by_name(features.SUPERCLASS_VOCABULARY) is None:
+        return None
+    pairs = (
+        line.decode().split(features.SUPERCLASS_SEPARATOR, 1)
+        for line in transform_output.vocabulary_by_name(features.SUPERCLASS_VOCABULARY)
+    )
+    return {name: parent for name, parent in pairs if parent}
 
 
 def model_feature_spec(transform_output: tft.TFTransformOutput) -> dict[str, Any]:
@@ -279,7 +291,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     keras.utils.set_random_seed(hparams["seed"])
     _reset_peak_memory()
     transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    data = TrainingData.load(transform_output, config.get("hierarchy"))
+    data = TrainingData.load(transform_output)
     weights = dict(zip(data.class_names, data.weights(hparams).tolist(), strict=True))
     logging.info(
         "Train counts %s, %s class weights %s, loss %s",

@@ -91,7 +91,7 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     keras.utils.set_random_seed(hparams["seed"])  # the oracle's seed alone leaves weights random
     transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     split = SelectionSplit.load(fn_args, transform_output, hparams)
-    data = TrainingData.load(transform_output, fn_args.custom_config.get("hierarchy"))
+    data = TrainingData.load(transform_output)
     data.integer_categories = find_integer_categories(
         transform_output.raw_feature_spec(), fn_args.custom_config, split.columns
     )

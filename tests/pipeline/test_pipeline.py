@@ -114,6 +114,18 @@ def test_transform_cache_survives_training_changes(tmp_path):
     assert second["Transform"].exec_properties["custom_config"] == first
 
 
+def test_the_hierarchy_goes_to_transform_which_records_it_for_the_trainer(tmp_path):
+    flat = _by_id(_pipeline(tmp_path=tmp_path))
+    assert "hierarchy" not in json.loads(flat["Transform"].exec_properties["custom_config"])
+    components = _by_id(
+        _pipeline(f"data.hierarchy={os.path.join(DATA, 'kddcup_hierarchy.csv')}", tmp_path=tmp_path)
+    )
+    transform = json.loads(components["Transform"].exec_properties["custom_config"])
+    # kddcup labels are codes: 0 is "back", a dos attack
+    assert transform["hierarchy"]["0"] == "dos" and len(transform["hierarchy"]) == 23
+    assert "hierarchy" not in json.loads(components["Trainer"].exec_properties["custom_config"])
+
+
 def test_evaluator_compares_with_the_latest_blessed_model(tmp_path):
     components = _by_id(_pipeline(tmp_path=tmp_path))
     baseline = components["ClassAwareEvaluator"].inputs["baseline_model"]

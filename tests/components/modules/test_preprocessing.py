@@ -11,8 +11,10 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
+from components.modules.errors import BadInputError
 from components.modules.features import NUMERIC_KEY, QUANTILE_BINS, QUANTILE_POSITIONS_KEY
 from components.modules.preprocessing import MISSING_CATEGORY, preprocessing_fn, quantile_positions
+from components.modules.training import TrainingData, read_superclasses
 
 FEATURE_SPEC = {
     "speed/kmh": tf.io.VarLenFeature(tf.float32),  # optional: may be missing
@@ -61,20 +63,25 @@ def _collect(row: Any) -> None:
     _COLLECTED.append(row)
 
 
-@pytest.fixture(scope="module")
-def transformed(tmp_path_factory):
-    """Runs analyze-and-transform once; returns (rows, transform output dir)."""
+def _analyze_and_transform(tmp_path_factory, custom_config: dict) -> tuple[list[dict], str]:
+    """Runs analyze-and-transform on ROWS; returns (rows, transform output dir)."""
+    _COLLECTED.clear()
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(FEATURE_SPEC))
     output_dir = str(tmp_path_factory.mktemp("transform"))
     with beam.Pipeline(runner="FnApiRunner") as pipeline:
         with tft_beam.Context(temp_dir=str(tmp_path_factory.mktemp("tmp"))):
             raw = pipeline | beam.Create(ROWS, reshuffle=False)
             (rows, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
-                functools.partial(preprocessing_fn, custom_config=CUSTOM_CONFIG)
+                functools.partial(preprocessing_fn, custom_config=custom_config)
             )
             _ = rows | beam.Map(_collect)
             _ = transform_fn | tft_beam.WriteTransformFn(output_dir)
     return list(_COLLECTED), output_dir
+
+
+@pytest.fixture(scope="module")
+def transformed(tmp_path_factory):
+    return _analyze_and_transform(tmp_path_factory, CUSTOM_CONFIG)
 
 
 def test_outputs_use_safe_keys_and_skip_label_and_excluded_columns(transformed):
@@ -143,3 +150,30 @@ def test_line_breaks_in_text_values_become_spaces_not_out_of_vocabulary(transfor
         {"color": tf.sparse.from_dense(tf.constant([["dark\r\nred"]]))}, drop_unused_features=True
     )
     assert int(np.ravel(serving["color_xf"])[0]) == colors[0]
+
+
+def test_without_a_hierarchy_the_graph_records_no_superclasses(transformed):
+    _, output_dir = transformed
+    assert read_superclasses(tft.TFTransformOutput(output_dir)) is None
+
+
+def test_the_hierarchy_travels_in_the_graph_and_a_class_without_superclass_is_named(
+    tmp_path_factory,
+):
+    hierarchy = {"2": "even", "4": "even", "9": "odd"}  # 7 is missing; 4 and 9 are not data
+    rows, output_dir = _analyze_and_transform(
+        tmp_path_factory, {**CUSTOM_CONFIG, "hierarchy": hierarchy}
+    )
+    assert "superclass_of" not in rows[0]  # a vocabulary, not a feature
+    output = tft.TFTransformOutput(output_dir)
+    assert read_superclasses(output) == {"2": "even"}  # the train classes only
+    with pytest.raises(BadInputError, match=r"no superclass for the classes \['7'\]"):
+        TrainingData.load(output)
+    hierarchy["7"] = "odd"
+    _, output_dir = _analyze_and_transform(
+        tmp_path_factory, {**CUSTOM_CONFIG, "hierarchy": hierarchy}
+    )
+    data = TrainingData.load(tft.TFTransformOutput(output_dir))
+    assert data.class_names == ["2", "7"]
+    assert data.hierarchy.superclasses == ("even", "odd")
+    assert data.hierarchy.parent_index == (0, 1)

@@ -649,9 +649,12 @@ def test_the_tuners_best_hyperparameters_replace_the_configured_ones(data, tmp_p
     assert summary["families"]["mlp"]["epochs_trained"] <= 2
 
 
-def test_with_a_hierarchy_the_mlp_serves_superclass_scores_that_sum_its_classes(data, tmp_path):
+def test_with_a_hierarchy_the_mlp_serves_superclass_scores_that_sum_its_classes(tmp_path):
+    parents = {"common": "frequent", "middle": "scarce", "rare": "scarce", "x": "y"}
+    data = td.build(
+        str(tmp_path / "data"), transform_config={**td.TRANSFORM_CONFIG, "hierarchy": parents}
+    )
     config = td.custom_config(training={"model": "mlp", "epochs": 3, "superclass_loss_weight": 1.0})
-    config["hierarchy"] = {"common": "frequent", "middle": "scarce", "rare": "scarce", "x": "y"}
     args, model_uri = _run(data, tmp_path, config)
     assert assets.read_hierarchy(model_uri) == {
         "superclasses": ["frequent", "scarce"],

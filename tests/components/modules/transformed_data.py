@@ -132,10 +132,12 @@ def build(
     seed: int = 0,
     frame: pd.DataFrame | None = None,
     raw_feature_spec: dict | None = None,
+    transform_config: dict | None = None,
 ) -> TransformedData:
     """Runs analyze-and-transform on the train part, transform on eval; writes the artifacts.
 
-    `frame` (with its `raw_feature_spec`, label LABEL): real rows instead of make_frame's.
+    `frame` (with its `raw_feature_spec`, label LABEL): real rows instead of make_frame's;
+    `transform_config`: Transform's custom_config, TRANSFORM_CONFIG by default.
     """
     train, evaluation = split(make_frame(seed) if frame is None else frame)
     raw_feature_spec = raw_feature_spec or RAW_FEATURE_SPEC
@@ -158,7 +160,9 @@ def build(
                 raw_train,
                 metadata,
             ) | tft_beam.AnalyzeAndTransformDataset(
-                functools.partial(preprocessing_fn, custom_config=TRANSFORM_CONFIG)
+                functools.partial(
+                    preprocessing_fn, custom_config=transform_config or TRANSFORM_CONFIG
+                )
             )
             eval_rows, _ = ((raw_eval, metadata), transform_fn) | tft_beam.TransformDataset()
             coder = tft.coders.ExampleProtoCoder(transformed_metadata.schema)

@@ -106,12 +106,17 @@ def _column_config(config: Config) -> dict:
 def transform_config(config: Config) -> dict:
     """Transform's custom_config: only what it uses, so training changes keep its cache.
 
-    With data.hierarchy, the {class: superclass} mapping, read here so that workers
-    never need the file; Transform records it in the graph, where the Trainer reads it.
+    The quantile positions only when the MLP's piecewise-linear encoding reads them
+    (training.numeric_encoding: ple). With data.hierarchy, the {class: superclass}
+    mapping, read here so that workers never need the file; Transform records it in
+    the graph, where the Trainer reads it.
     """
-    if not config.data.hierarchy:
-        return _column_config(config)
-    return {**_column_config(config), "hierarchy": read_hierarchy(config.data.hierarchy)}
+    options = _column_config(config)
+    if config.training.numeric_encoding == "ple":
+        options["quantile_positions"] = True
+    if config.data.hierarchy:
+        options["hierarchy"] = read_hierarchy(config.data.hierarchy)
+    return options
 
 
 def training_config(config: Config) -> dict:

@@ -65,7 +65,7 @@ def export_model(
         membership = tf.constant(hierarchy.membership())
         superclass_table = tf.constant(list(hierarchy.superclasses))
 
-    @tf.function(input_signature=[EXAMPLES_SPEC])
+    @tf.function(input_signature=[EXAMPLES_SPEC], autograph=False)
     def serve(examples):
         raw = tf.io.parse_example(examples, serving_spec)
         transformed = model.tft_serving_layer(raw)
@@ -78,7 +78,7 @@ def export_model(
             outputs["superclasses"] = tf.tile(superclass_table[tf.newaxis, :], [rows, 1])
         return outputs
 
-    @tf.function(input_signature=[EXAMPLES_SPEC])
+    @tf.function(input_signature=[EXAMPLES_SPEC], autograph=False)
     def transform_features(examples):
         raw = tf.io.parse_example(examples, transform_output.raw_feature_spec())
         return model.tft_eval_layer(raw)

@@ -114,6 +114,13 @@ def test_transform_cache_survives_training_changes(tmp_path):
     assert second["Transform"].exec_properties["custom_config"] == first
 
 
+def test_transform_computes_quantile_positions_only_for_the_piecewise_linear_encoding(tmp_path):
+    for encoding, expected in (("zscore", False), ("ple", True)):
+        components = _by_id(_pipeline(f"training.numeric_encoding={encoding}", tmp_path=tmp_path))
+        transform = json.loads(components["Transform"].exec_properties["custom_config"])
+        assert transform.get("quantile_positions", False) is expected
+
+
 def test_the_hierarchy_goes_to_transform_which_records_it_for_the_trainer(tmp_path):
     flat = _by_id(_pipeline(tmp_path=tmp_path))
     assert "hierarchy" not in json.loads(flat["Transform"].exec_properties["custom_config"])

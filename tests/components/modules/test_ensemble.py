@@ -3,11 +3,22 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from sklearn.metrics import f1_score
 from sklearn.metrics import log_loss as sklearn_log_loss
 
 from components.modules import ensemble
 
 LABELS = np.array([0, 0, 1, 1, 2, 2, 0, 1])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_macro_f1_equals_scikit_learn_with_classes_never_true_or_never_predicted(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(5, 300, p=[0.6, 0.25, 0.1, 0.05, 0.0])  # class 4 never true
+    scores = rng.random((300, 6))  # class 5 never true; some classes never predicted
+    scores[np.arange(300), labels] += rng.random(300) * 0.8
+    expected = f1_score(labels, scores.argmax(axis=1), average="macro")
+    assert ensemble.macro_f1(labels, scores) == pytest.approx(expected, abs=1e-12)
 
 
 def _member(logits_by_row: np.ndarray):

@@ -54,7 +54,12 @@ ROWS = [
         "target": [7],
     },
 ]
-CUSTOM_CONFIG = {"label": "target", "exclude_columns": ["id"], "categorical_columns": ["code"]}
+CUSTOM_CONFIG = {
+    "label": "target",
+    "exclude_columns": ["id"],
+    "categorical_columns": ["code"],
+    "quantile_positions": True,
+}
 _COLLECTED: list[dict] = []
 
 
@@ -87,6 +92,16 @@ def transformed(tmp_path_factory):
 def test_outputs_use_safe_keys_and_skip_label_and_excluded_columns(transformed):
     rows, _ = transformed
     assert set(rows[0]) == {"color_xf", "code_xf", "label_xf", NUMERIC_KEY, QUANTILE_POSITIONS_KEY}
+
+
+def test_without_the_piecewise_linear_encoding_there_are_no_quantile_positions(
+    transformed, tmp_path_factory
+):
+    rows, _ = _analyze_and_transform(
+        tmp_path_factory, {**CUSTOM_CONFIG, "quantile_positions": False}
+    )
+    assert set(rows[0]) == {"color_xf", "code_xf", "label_xf", NUMERIC_KEY}
+    np.testing.assert_allclose(_numeric(rows), _numeric(transformed[0]))  # the same z-scores
 
 
 def _numeric(rows: list[dict]) -> np.ndarray:

@@ -44,7 +44,12 @@ RAW_FEATURE_SPEC = {
     "row_id": tf.io.FixedLenFeature([1], tf.int64),  # excluded from the features
     LABEL: tf.io.FixedLenFeature([1], tf.string),
 }
-TRANSFORM_CONFIG = {"label": LABEL, "exclude_columns": ["row_id"], "categorical_columns": []}
+TRANSFORM_CONFIG = {
+    "label": LABEL,
+    "exclude_columns": ["row_id"],
+    "categorical_columns": [],
+    "quantile_positions": True,  # for the tests of numeric_encoding: ple
+}
 FAST_TRAINING = {"epochs": 15, "batch_size": 32, "learning_rate": 0.01}
 
 

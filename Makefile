@@ -21,8 +21,10 @@ lint: setup
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 
+# One pytest worker per core, at most 4 (a whole-pipeline test peaks near 3 GB); whole
+# files per worker, so a file's module fixture (one pipeline run) runs once.
 test: setup lint
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 # This pipeline vs the stock TFX template and one-file scripts; rewrites its section of
 # BENCHMARKS.md and bench/results/compare.json. E.g. make bench DATASETS=satimage,shuttle

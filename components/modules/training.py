@@ -259,16 +259,21 @@ def learning_rate_callbacks(
 
 
 class EpochProgress(keras.callbacks.Callback):
-    """Reports each epoch of a Keras fit with its validation macro-F1."""
+    """Reports each epoch of a Keras fit with its validation macro-F1, and times it."""
 
     def __init__(self, what: str = "epoch"):
         super().__init__()
         self.what = what
+        self.epoch_seconds: list[float] = []  # wall time of each epoch, validation included
 
     def on_train_begin(self, logs=None) -> None:
         self.progress = progress.Progress(self.what, self.params["epochs"], at_most=True)
 
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.epoch_start = time.monotonic()
+
     def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.epoch_seconds.append(round(time.monotonic() - self.epoch_start, 3))
         score = (logs or {}).get("val_macro_f1")
         detail = f"val macro-F1 {score:.3f}" if score is not None else ""
         self.progress.step(epoch + 1, detail)
@@ -431,6 +436,7 @@ def fit_mlp(
     steps = fit_steps(split.sizes()["fit_examples"], hparams, hparams["epochs"])
     with strategy.scope():
         model = build_and_compile(data, hparams, steps)
+    epochs = EpochProgress()
     callbacks = [
         keras.callbacks.EarlyStopping(
             monitor=EARLY_STOPPING_METRIC,
@@ -439,7 +445,7 @@ def fit_mlp(
             restore_best_weights=True,
         ),
         keras.callbacks.TensorBoard(log_dir=log_dir),
-        EpochProgress(),
+        epochs,
         *learning_rate_callbacks(hparams, EARLY_STOPPING_METRIC),
     ]
     train, validation = split.fit_batches(hparams), split.validation_batches(hparams)
@@ -462,6 +468,7 @@ def fit_mlp(
         "best_epoch": int(np.argmax(scores)) + 1,
         "best_val_macro_f1": float(np.max(scores)),
         "seconds": round(time.monotonic() - start, 1),
+        "epoch_seconds": epochs.epoch_seconds,  # the first includes tracing the steps
         "curves": {name: [round(float(v), 5) for v in values] for name, values in curves.items()},
     }
 

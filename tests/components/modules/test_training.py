@@ -451,6 +451,8 @@ def test_training_summary_records_classes_weights_and_epochs(trained, training_d
     assert 1 <= mlp["best_epoch"] <= mlp["epochs_trained"]
     assert 0.0 <= mlp["best_val_macro_f1"] <= 1.0
     assert mlp["seconds"] > 0
+    assert len(mlp["epoch_seconds"]) == mlp["epochs_trained"]
+    assert 0 < sum(mlp["epoch_seconds"]) <= mlp["seconds"]
     curves = mlp["curves"]  # per epoch, for the report's learning curves
     assert set(curves) == {"macro_f1", "val_macro_f1", "loss", "val_loss"}
     assert all(len(values) == mlp["epochs_trained"] for values in curves.values())

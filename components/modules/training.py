@@ -49,6 +49,10 @@ EARLY_STOPPING_METRIC = "val_macro_f1"
 CURVES = ("macro_f1", "val_macro_f1", "loss", "val_loss")  # per epoch, for learning curves
 PARSE_BATCH_SIZE = 4096  # examples parsed per step when the files are read
 MIN_CLASS_ROWS = 1000  # a class this small stays whole in the in-memory sample of large data
+# Batches per call of the compiled train step. With 1, Keras returns to Python after every
+# batch, and the TensorBoard callback's batch hooks make it wait for each: a small MLP then
+# trained at half a plain script's rows/s (BENCHMARKS.md, "Training throughput").
+STEPS_PER_EXECUTION = 16
 
 
 @dataclasses.dataclass
@@ -193,6 +197,7 @@ def build_and_compile(data: TrainingData, hparams: dict[str, Any], steps: int) -
     num_classes = len(data.class_names)
     model.compile(
         optimizer=make_optimizer(hparams, steps),
+        steps_per_execution=STEPS_PER_EXECUTION,
         loss=loss,
         metrics=[
             keras.metrics.SparseCategoricalAccuracy(name="accuracy"),

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from common import LABELS, REPO, pipeline_command, split
 from compare import run_tfx
+from plain_script import plain_network
 from sklearn.model_selection import train_test_split
 
 WORKDIR = os.path.join(REPO, "output", "bench", "throughput")
@@ -85,24 +86,7 @@ def plain_throughput(train: pd.DataFrame, label: str, rows: int, validation: int
     x_fit, x_val, y_fit, y_val = train_test_split(
         features, y, train_size=rows, test_size=validation, random_state=seed, stratify=y
     )
-    normalize = keras.layers.Normalization()
-    normalize.adapt(x_fit)
-    model = keras.Sequential(
-        [
-            keras.Input((features.shape[1],)),
-            normalize,
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dropout(0.1),
-            keras.layers.Dense(32, activation="relu"),
-            keras.layers.Dropout(0.1),
-            keras.layers.Dense(len(classes)),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(3e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    model = plain_network(x_fit, len(classes), metrics=("accuracy",))
     times = EpochTimes()
     model.fit(
         x_fit,

@@ -122,10 +122,11 @@ def test_colliding_and_repeated_names_are_all_named(tmp_path):
 @pytest.mark.parametrize(
     ("content", "kind"),
     [
-        (gzip.compress(b"x,target\n1,a\n"), "gzip-compressed"),
+        (gzip.compress(b"x,target\n1,a\n", mtime=0), "gzip-compressed"),
         (b"PK\x03\x04xl/", "a zip archive"),
         ("x,target\n1,a\n2,b\n".encode("utf-16"), "UTF-16 text"),
     ],
+    ids=["gzip", "zip", "utf-16"],  # test ids every pytest worker collects alike
 )
 def test_a_compressed_or_excel_file_named_csv_is_named(tmp_path, content, kind):
     data = tmp_path / "d.csv"

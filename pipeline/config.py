@@ -188,8 +188,8 @@ class TrainingConfig(_Section):
     loss: Text = "cross_entropy"  # cross_entropy | focal | logit_adjusted
     focal_gamma: float = 2.0
     logit_adjustment_tau: float = 1.0  # for loss: logit_adjusted
-    superclass_loss_weight: float = 0.0  # with data.hierarchy: the superclass term; 0 = flat
-    superclass_weighting: Text = "same"  # same | none | class: the superclass term's weights
+    superclass_loss_weight: float = 1.0  # with data.hierarchy: the superclass term; 0 = flat
+    superclass_weighting: Text = "none"  # same | none | class: the superclass term's weights
     posthoc_logit_adjustment_tau: float = 0.0  # > 0 subtracts tau*log(prior) at serving
     decision_offsets: Text = "none"  # none | macro_f1 | balanced_accuracy: per-class offsets
     calibration: Text = "temperature"  # none | temperature (validation-fitted; argmax unchanged)

@@ -688,7 +688,7 @@ def test_with_a_hierarchy_the_mlp_loss_adds_the_superclass_term(training_data):
     data = dataclasses.replace(
         training_data, hierarchy=Hierarchy.for_classes(parents, training_data.class_names)
     )
-    hparams = _training(superclass_loss_weight=0.5)
+    hparams = _training(superclass_loss_weight=0.5, superclass_weighting="same")
     loss = build_and_compile(data, hparams, steps=10).loss
     assert loss.superclass_loss_weight == 0.5 and loss.parent_index == [0, 1, 1]
     superclass_counts = data.hierarchy.superclass_counts(data.class_counts)
@@ -699,7 +699,9 @@ def test_with_a_hierarchy_the_mlp_loss_adds_the_superclass_term(training_data):
         max_weight=hparams["max_class_weight"],
     )
     np.testing.assert_allclose(loss.superclass_weights, expected)
-    flat = build_and_compile(data, _training(), steps=10).loss  # weight 0 by default
+    default = build_and_compile(data, _training(), steps=10).loss
+    assert default.superclass_loss_weight == 1.0 and default.superclass_weights == [1.0, 1.0]
+    flat = build_and_compile(data, _training(superclass_loss_weight=0.0), steps=10).loss
     assert flat.superclass_loss_weight == 0.0
 
 

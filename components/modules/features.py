@@ -24,7 +24,9 @@ SUPERCLASS_VOCABULARY = "superclass_of"
 one per train class (superclass empty for a class the mapping lacks), so the mapping
 travels in the transform graph beside the label vocabulary."""
 
-SUPERCLASS_SEPARATOR = "\x1f"  # the ASCII unit separator: not in any class name of a CSV
+# The ASCII unit separator, a control character that class names in practice never hold
+# (one that did would be split at it).
+SUPERCLASS_SEPARATOR = "\x1f"
 
 NUMERIC_KEY = "numeric_xf"
 """Every numeric column z-scored with its train mean and variance, missing values 0:

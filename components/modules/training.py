@@ -51,7 +51,7 @@ PARSE_BATCH_SIZE = 4096  # examples parsed per step when the files are read
 MIN_CLASS_ROWS = 1000  # a class this small stays whole in the in-memory sample of large data
 # Batches per call of the compiled train step. With 1, Keras returns to Python after every
 # batch, and the TensorBoard callback's batch hooks make it wait for each: a small MLP then
-# trained at half a plain script's rows/s (BENCHMARKS.md, "Training throughput").
+# trained at two thirds of a plain script's rows/s (BENCHMARKS.md, "Training throughput").
 STEPS_PER_EXECUTION = 16
 
 

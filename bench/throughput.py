@@ -21,7 +21,6 @@ import glob
 import json
 import os
 import statistics
-import time
 
 import keras
 import numpy as np
@@ -31,19 +30,10 @@ from compare import run_tfx
 from plain_script import plain_network
 from sklearn.model_selection import train_test_split
 
+from components.modules.training import EpochProgress
+
 WORKDIR = os.path.join(REPO, "output", "bench", "throughput")
 EPOCHS = 12
-
-
-class EpochTimes(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.monotonic()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.monotonic() - self.start)
 
 
 def rows_per_second(rows: int, epoch_seconds: list[float]) -> float:
@@ -87,7 +77,7 @@ def plain_throughput(train: pd.DataFrame, label: str, rows: int, validation: int
         features, y, train_size=rows, test_size=validation, random_state=seed, stratify=y
     )
     model = plain_network(x_fit, len(classes), metrics=("accuracy",))
-    times = EpochTimes()
+    times = EpochProgress()  # the Trainer's own epoch timer, so both sides time alike
     model.fit(
         x_fit,
         y_fit,
@@ -99,8 +89,8 @@ def plain_throughput(train: pd.DataFrame, label: str, rows: int, validation: int
     )
     return {
         "rows": rows,
-        "epoch_seconds": [round(s, 3) for s in times.seconds],
-        "rows_per_second": rows_per_second(rows, times.seconds),
+        "epoch_seconds": times.epoch_seconds,
+        "rows_per_second": rows_per_second(rows, times.epoch_seconds),
     }
 
 
